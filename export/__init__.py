@@ -1,0 +1,1 @@
+"""Checkpoints in, versioned Reusable SavedModels out."""

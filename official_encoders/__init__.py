@@ -1,0 +1,1 @@
+"""Keras 3 BERT, ALBERT and ELECTRA text encoders in the TF-Hub style."""

@@ -1,0 +1,1 @@
+"""In-graph text preprocessing (tensorflow-text) that produces encoder inputs."""

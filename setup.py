@@ -1,0 +1,42 @@
+"""official-encoders: Keras 3 BERT, ALBERT and ELECTRA encoders in the TF-Hub style."""
+
+from setuptools import find_packages, setup
+
+setup(
+    name="official-encoders",
+    version="0.1.0",
+    description="Keras 3 BERT/ALBERT/ELECTRA encoders, TF-Hub-style preprocessors and an export pipeline.",
+    python_requires=">=3.10",
+    packages=find_packages(include=["official_encoders*", "preprocessors*", "export*"]),
+    install_requires=[
+        "tensorflow==2.21.*",
+        "tensorflow-text==2.21.*",
+        "tensorflow-hub==0.16.1",
+        "tf-keras==2.21.*",
+        "sentencepiece",
+        "absl-py",
+        "safetensors",
+        "numpy",
+        # tensorflow_hub still imports pkg_resources, which setuptools 82 removed.
+        "setuptools<81",
+    ],
+    extras_require={
+        # Reference implementations for parity tests (CPU torch only).
+        "test": [
+            "pytest",
+            "hypothesis",
+            "tokenizers",
+            "transformers",
+            "torch==2.13.0",
+            "sentence-transformers",
+            # TF Model Garden (installed with --no-deps by the Makefile) imports these.
+            "scipy",
+            "gin-config",
+            "tf-slim",
+            "pyyaml",
+        ],
+        "bench": [
+            "keras-hub",
+        ],
+    },
+)

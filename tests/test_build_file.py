@@ -1,0 +1,71 @@
+"""BUILD must declare every module and every test file in the tree."""
+
+import ast
+import pathlib
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+PACKAGE_ROOTS = ("official_encoders", "preprocessors", "export", "bench", "tools", "tests")
+
+
+def _build_rules():
+    tree = ast.parse((ROOT / "BUILD").read_text(), filename="BUILD")
+    rules = []
+    for node in tree.body:
+        if not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)):
+            continue
+        call = node.value
+        kwargs = {k.arg: ast.literal_eval(k.value) for k in call.keywords}
+        rules.append((call.func.id, kwargs))
+    return rules
+
+
+def _tree_files():
+    files = set()
+    for root in PACKAGE_ROOTS:
+        for path in (ROOT / root).rglob("*.py"):
+            if "__pycache__" not in path.parts:
+                files.add(path.relative_to(ROOT).as_posix())
+    return files
+
+
+def _is_test_file(path):
+    return path.startswith("tests/") and pathlib.PurePosixPath(path).name.startswith("test_")
+
+
+def test_every_module_is_in_a_py_library():
+    libs = {src for kind, kw in _build_rules() if kind == "py_library" for src in kw["srcs"]}
+    modules = {f for f in _tree_files() if not _is_test_file(f)}
+    missing = sorted(modules - libs)
+    assert not missing, f"add these modules to a py_library in BUILD: {missing}"
+
+
+def test_every_package_has_its_own_py_library():
+    names = {kw["name"] for kind, kw in _build_rules() if kind == "py_library"}
+    packages = {
+        pathlib.PurePosixPath(f).parent.as_posix().replace("/", "_")
+        for f in _tree_files()
+        if f.endswith("__init__.py")
+    }
+    missing = sorted(packages - names)
+    assert not missing, f"declare a py_library named after each package in BUILD: {missing}"
+
+
+def test_every_test_file_has_a_py_test():
+    tests = {src for kind, kw in _build_rules() if kind == "py_test" for src in kw["srcs"]}
+    test_files = {f for f in _tree_files() if _is_test_file(f)}
+    missing = sorted(test_files - tests)
+    assert not missing, f"add a py_test to BUILD for: {missing}"
+
+
+def test_build_names_only_existing_files():
+    listed = {src for _, kw in _build_rules() for src in kw.get("srcs", [])}
+    stale = sorted(s for s in listed if not (ROOT / s).exists())
+    assert not stale, f"BUILD lists files that do not exist; remove them: {stale}"
+
+
+def test_build_deps_follow_the_imports():
+    from tools import build_file
+
+    assert (ROOT / "BUILD").read_text() == build_file.render(), (
+        "BUILD dependencies are out of date; run: python -m tools.build_file"
+    )
