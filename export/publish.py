@@ -244,11 +244,14 @@ class StagedVersion:
                 f"{self.model_dir}; published versions are never overwritten. Leave --version "
                 "unset to take the next free number, or pick another.")
 
-    def publish(self, version=None, render_card=None, progress=None):
+    def publish(self, version=None, render_card=None, before_commit=None, progress=None):
         """Moves the staged version into place as `version` (default: the next free one).
 
         `render_card(version) -> str` writes the model card (it is called under the
         lock, so it can read earlier versions' manifests for the changelog).
+        `before_commit(version)` runs under the lock once the number is fixed, before the
+        card is rendered; the encoder export publishes its companion preprocessor there,
+        so each card can name the other's exact version.
         """
         if self.published is not None:
             raise RuntimeError("This staged version is already published.")
@@ -273,6 +276,8 @@ class StagedVersion:
             for orphan in (tar_dst, card_dst):
                 if orphan.exists():
                     orphan.unlink()
+            if before_commit is not None:
+                before_commit(number)
             linked = []
             try:
                 os.link(staged_tar, tar_dst)
