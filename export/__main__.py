@@ -11,7 +11,7 @@ See README.md, "Exporting a model".
 import sys
 import traceback
 
-from absl import app, flags
+from absl import app, flags, logging
 
 from export import pipeline
 
@@ -56,6 +56,7 @@ def _gc():
 
 
 def main(argv):
+    logging.set_verbosity(logging.WARNING)  # TensorFlow's INFO lines would drown the progress
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
     if not FLAGS.hub_root:

@@ -114,18 +114,17 @@ def source_kind(spec):
 
 def default_name(result, spec):
     """The catalog's TF-Hub-style name for the config, else one derived from it."""
-    from official_encoders import presets
-
-    config = result.config
-    kind, rest = source_kind(spec)
+    try:
+        from official_encoders import presets
+    except ImportError:
+        presets = None
     finder = getattr(presets, "hub_name_for_config", None)
     if finder is not None:
-        found = finder(config, do_lower_case=result.do_lower_case) if kind != "preset" else None
-        if kind == "preset":
-            found = presets.hub_name(rest) if hasattr(presets, "hub_name") else None
+        found = finder(result.config, do_lower_case=result.do_lower_case)
         if found:
             return found
-    casing = "uncased" if result.do_lower_case or result.do_lower_case is None else "cased"
+    config = result.config
+    casing = "cased" if result.do_lower_case is False else "uncased"
     return f"{config.family}_en_{casing}_L-{config.num_layers}_H-{config.hidden_size}_A-{config.num_heads}"
 
 
@@ -148,12 +147,27 @@ def _resolve_vocab(options, result):
     if not (vocab_file or sp_model_file):
         raise ValueError(f"{options.source} has no vocabulary: pass --vocab_file (WordPiece vocab.txt) "
                          "or --sp_model_file (SentencePiece model).")
+    size = _vocabulary_size(vocab_file, sp_model_file)
+    if size != result.config.vocab_size:
+        flag = "--vocab_file" if vocab_file else "--sp_model_file"
+        raise ValueError(
+            f"The vocabulary {vocab_file or sp_model_file} has {size} tokens but the encoder's vocab_size is "
+            f"{result.config.vocab_size}: pass the {flag} that belongs to this model.")
     do_lower_case = options.do_lower_case
     if do_lower_case is None:
         do_lower_case = result.do_lower_case
     if do_lower_case is None:
         do_lower_case = bool(vocab_file)  # WordPiece vocabularies are mostly uncased
     return vocab_file, sp_model_file, bool(do_lower_case)
+
+
+def _vocabulary_size(vocab_file, sp_model_file):
+    if vocab_file:
+        with open(vocab_file, encoding="utf-8") as f:
+            return sum(1 for line in f if line.strip())
+    import sentencepiece
+
+    return sentencepiece.SentencePieceProcessor(model_file=str(sp_model_file)).get_piece_size()
 
 
 def run_export(options, printer=print):
@@ -197,6 +211,9 @@ def run_export(options, printer=print):
                              "use --export_type=model.")
         heads = (head,) if head else ()
     vocab_file, sp_model_file, do_lower_case = _resolve_vocab(options, result)
+    if want_preprocessing and options.seq_length > config.max_position_embeddings:
+        raise ValueError(f"--seq_length {options.seq_length} exceeds the encoder's max_position_embeddings "
+                         f"{config.max_position_embeddings}; pass --seq_length <= {config.max_position_embeddings}.")
     num_params = result.encoder.count_params()
     stages.note(f"{config.family}: L={config.num_layers} H={config.hidden_size} A={config.num_heads}, "
                 f"{num_params:,} parameters; name {options.publisher}/{name}")
@@ -204,6 +221,7 @@ def run_export(options, printer=print):
     config_dict = config.to_dict()
     tokenizer_kind = "wordpiece" if vocab_file else "sentencepiece"
     hub_root = pathlib.Path(options.hub_root)
+    changelog = options.changelog or f"Exported from {options.source}."
 
     with contextlib.ExitStack() as stack:
         enc_stage = pre_stage = None
@@ -239,25 +257,24 @@ def run_export(options, printer=print):
         if want_preprocessing:
             stages.start("verify preprocessor")
             figures["preprocessing"] = verify.verify_preprocessing(pre_stage.path, pre_module, SAMPLE_SENTENCES)
-            special = figures["preprocessing"]["special_tokens"]
-            if special.get("vocab_size") != config.vocab_size and want_encoder:
+            vocab_size = figures["preprocessing"]["special_tokens"].get("vocab_size")
+            if vocab_size != config.vocab_size:
                 raise verify.VerificationError(
-                    f"The vocabulary has {special.get('vocab_size')} tokens but the encoder's vocab_size is "
-                    f"{config.vocab_size}: --vocab_file/--sp_model_file does not belong to this model.")
+                    f"The preprocessor reports vocab_size {vocab_size}, the encoder {config.vocab_size}.")
         stages.start("manifest, tarball, model card, publish")
         extra = {"export_type": options.export_type, "dtype": options.dtype, "legacy_v1": options.legacy_v1,
                  "tokenizer": {"kind": tokenizer_kind, "do_lower_case": do_lower_case}}
         if want_encoder:
             publish.write_manifest(enc_stage.path, artifact="encoder", source=source_record, config=config_dict,
-                                   verification=figures["encoder"], changelog=options.changelog,
+                                   verification=figures["encoder"], changelog=changelog,
                                    extra=dict(extra, heads=list(heads), num_params=num_params))
         if want_preprocessing:
             publish.write_manifest(pre_stage.path, artifact="preprocessing", source=source_record,
                                    config=config_dict, verification=figures["preprocessing"],
-                                   changelog=options.changelog, extra=dict(extra, seq_length=options.seq_length))
+                                   changelog=changelog, extra=dict(extra, seq_length=options.seq_length))
         info = dict(publisher=options.publisher, language=options.language or _language(result),
                     dataset=options.dataset, config=config_dict, num_params=num_params, tokenizer=tokenizer_kind,
-                    seq_length=options.seq_length, source=f"{kind} {source_path}", changelog=options.changelog or "")
+                    seq_length=options.seq_length, source=f"{kind} {source_path}", changelog=changelog)
         published = {}
 
         def handle(model_name, version):
