@@ -14,7 +14,7 @@ import pytest
 from export import pipeline, publish, verify
 from tests.export import tiny_models
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
+ROOT = pathlib.Path(os.path.abspath(__file__)).parents[2]
 
 
 @pytest.fixture(scope="module")

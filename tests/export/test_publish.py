@@ -16,7 +16,7 @@ import pytest
 
 from export import publish
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
+ROOT = pathlib.Path(os.path.abspath(__file__)).parents[2]
 
 # A child process that stages a fake version and publishes it; no TensorFlow, so it
 # starts fast. argv: hub_root version|auto pause_in_card(0/1)
