@@ -20,13 +20,16 @@ class EncoderWithMaskedLM(keras.Model):
     `.encoder` is the very encoder passed in (variables shared, not copied).
     """
 
-    def __init__(self, encoder, **kwargs):
+    def __init__(self, encoder, activation=None, **kwargs):
+        """`activation` of the head's transform defaults to config.hidden_act (ELECTRA's
+        generator always uses exact "gelu")."""
         encoder = _encoder_from_config(encoder)
         super().__init__(**kwargs)
         self.encoder = encoder
+        self.activation = activation
         c = encoder.config
         self.masked_lm = MaskedLMHead(
-            c.hidden_size, c.resolved_embedding_size, c.vocab_size, activation=c.hidden_act,
+            c.hidden_size, c.resolved_embedding_size, c.vocab_size, activation=activation or c.hidden_act,
             layer_norm_eps=c.layer_norm_eps, initializer_range=c.initializer_range,
             dtype=encoder.dtype_policy, name="masked_lm")
         self.masked_lm.build(None)
@@ -46,7 +49,7 @@ class EncoderWithMaskedLM(keras.Model):
         return outputs
 
     def get_config(self):
-        return {"name": self.name, "trainable": self.trainable,
+        return {"name": self.name, "trainable": self.trainable, "activation": self.activation,
                 "encoder": keras.saving.serialize_keras_object(self.encoder)}
 
     @classmethod
