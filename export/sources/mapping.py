@@ -17,6 +17,7 @@ TRANSFORMS = {
     "identity": lambda a: a,
     "transpose": lambda a: np.transpose(a),  # torch Linear [out, in] -> kernel [in, out]
 }
+RESHAPE = "reshape"  # to the target variable's shape, e.g. per-head kernels [H, N, D] -> [H, H]
 TIED = "tied"  # a duplicate of a tensor already loaded into `target` (e.g. an output layer tied to the input)
 
 
@@ -24,7 +25,7 @@ TIED = "tied"  # a duplicate of a tensor already loaded into `target` (e.g. an o
 class Row:
     source: str
     target: str
-    transform: str = "identity"  # a key of TRANSFORMS, or TIED
+    transform: str = "identity"  # a key of TRANSFORMS, RESHAPE or TIED
 
 
 def expand(table: Iterable[Row], num_layers: int, source_prefix: str = "") -> List[Row]:
@@ -65,8 +66,13 @@ def assign(model, rows: Sequence[Row], source_names: Iterable[str], read: Callab
         expected.setdefault(row.target, row.source)
         if row.source not in available or row.target in assigned:
             continue
-        value = TRANSFORMS[row.transform](np.asarray(read(row.source)))
         variable = targets[row.target]
+        value = np.asarray(read(row.source))
+        if row.transform == RESHAPE:
+            if value.size == int(np.prod(variable.shape)):
+                value = value.reshape(variable.shape)
+        else:
+            value = TRANSFORMS[row.transform](value)
         if tuple(value.shape) != tuple(variable.shape):
             raise ValueError(
                 f"shape mismatch in {what}: source tensor '{row.source}' has shape "
