@@ -112,20 +112,11 @@ def source_kind(spec):
     return kind, rest
 
 
-def default_name(result, spec):
-    """The catalog's TF-Hub-style name for the config, else one derived from it."""
-    try:
-        from official_encoders import presets
-    except ImportError:
-        presets = None
-    finder = getattr(presets, "hub_name_for_config", None)
-    if finder is not None:
-        found = finder(result.config, do_lower_case=result.do_lower_case)
-        if found:
-            return found
-    config = result.config
-    casing = "cased" if result.do_lower_case is False else "uncased"
-    return f"{config.family}_en_{casing}_L-{config.num_layers}_H-{config.hidden_size}_A-{config.num_heads}"
+def default_name(result):
+    """The catalog's TF-Hub-style name for the source's config (official_encoders.presets)."""
+    from official_encoders import presets
+
+    return presets.name_for_config(result.config, do_lower_case=result.do_lower_case)
 
 
 def _tokenizer(vocab_file, sp_model_file, do_lower_case):
@@ -194,7 +185,7 @@ def run_export(options, printer=print):
     if getattr(result, "report", None) is not None:
         stages.note(result.report.summary())
     config = result.config
-    name = options.name or default_name(result, options.source)
+    name = options.name or default_name(result)
     pre_name = f"{name}_preprocess"
     if options.version is not None:
         for artifact_name, wanted in ((name, want_encoder), (pre_name, want_preprocessing)):

@@ -106,7 +106,9 @@ def verify_encoder(export_dir, result, *, with_heads=True, legacy_v1=False, tole
     inputs = sample_inputs(config.vocab_size, config.type_vocab_size)
     expected_trainable = {"root": len(result.encoder.trainable_variables)}
     found_trainable = {"root": len(loaded.trainable_variables)}
-    tf_model, layer = _tf_keras_model(str(export_dir), saved_model.ENCODER_INPUTS)
+    # The reloaded object itself, as `hub.KerasLayer(hub.load(handle), ...)`; loading the
+    # directory a second time would only repeat the hub.load above.
+    tf_model, layer = _tf_keras_model(loaded, saved_model.ENCODER_INPUTS)
     got = tf_model(_encoder_only(inputs), training=False)
     expected = _pick(result.encoder(_encoder_only(inputs), training=False), ["pooled_output", "sequence_output"])
     figures["max_abs_diff"]["keras_layer"] = _max_abs_diff(expected, _pick(got, ["pooled_output", "sequence_output"]))

@@ -49,6 +49,8 @@ def _tags(markdown):
 
 
 def test_all_with_legacy_v1_then_a_second_version(tmp_path, hf_dirs):
+    import tensorflow as tf
+
     hub = tmp_path / "hub"
     summary = _export(hub, f"hf:{hf_dirs['bert']}", "all", legacy_v1=True, name="tiny_bert", seq_length=32)
     encoder, pre = summary.artifacts
@@ -81,6 +83,7 @@ def test_all_with_legacy_v1_then_a_second_version(tmp_path, hf_dirs):
     # A second export of the same model becomes version 2 and carries the changelog forward.
     second = _export(hub, f"hf:{hf_dirs['bert']}", "model", name="tiny_bert", changelog="Fine-tuned.")
     assert [a.version for a in second.artifacts] == [2]
+    assert not hasattr(tf.saved_model.load(second.artifacts[0].path), "mlm")  # --export_type=model: no heads
     card2 = pathlib.Path(second.artifacts[0].card).read_text()
     changelog = card2.split("## Changelog")[1]
     assert re.search(r"- Version 2 \(\d{4}-\d\d-\d\d\): Fine-tuned\.", changelog)
@@ -102,28 +105,29 @@ def test_albert_sentencepiece_model_with_mlm_and_preprocessing(tmp_path, hf_dirs
     hub = tmp_path / "hub"
     summary = _export(hub, f"hf:{hf_dirs['albert']}", "model_with_mlm", version=3)
     (encoder,) = summary.artifacts
-    assert summary.name == "albert_en_uncased_L-2_H-16_A-2" and encoder.version == 3
+    from official_encoders import presets
+
+    # The default --name is the catalog's TF-Hub-style name for the config.
+    assert summary.name == presets.name_for_config(tiny_models.tiny_config("albert")) == "albert_L-2_H-16_A-2"
+    assert encoder.version == 3
     loaded = tf.saved_model.load(encoder.path)
     assert hasattr(loaded, "mlm") and hasattr(loaded, "sp_model_file")
     assert publish.read_manifest(encoder.path)["tokenizer"]["kind"] == "sentencepiece"
 
     (pre,) = _export(hub, f"hf:{hf_dirs['albert']}", "preprocessing", seq_length=16).artifacts
-    assert pre.version == 1 and pre.path.endswith("albert_en_uncased_L-2_H-16_A-2_preprocess/1")
+    assert pre.version == 1 and pre.path.endswith("albert_L-2_H-16_A-2_preprocess/1")
     out = tf.saved_model.load(pre.path)(tf.constant(["hello world"]))
     assert out["input_word_ids"].shape == (1, 16)
     assert _tags(pathlib.Path(pre.card).read_text())["fine-tunable"] == "false"
 
 
-def test_electra_rtd_only_with_heads(tmp_path, hf_dirs):
+def test_electra_discriminator_exports_rtd(tmp_path, hf_dirs):
     import tensorflow as tf
 
-    hub = tmp_path / "hub"
-    (with_rtd,) = _export(hub, f"hf:{hf_dirs['electra']}", "model_with_mlm").artifacts
-    (bare,) = _export(hub, f"hf:{hf_dirs['electra']}", "model").artifacts
-    assert (with_rtd.version, bare.version) == (1, 2)
+    (with_rtd,) = _export(tmp_path / "hub", f"hf:{hf_dirs['electra']}", "model_with_mlm").artifacts
     assert with_rtd.verification["max_abs_diff"]["rtd"] <= 1e-5
-    assert hasattr(tf.saved_model.load(with_rtd.path), "rtd")
-    assert not hasattr(tf.saved_model.load(bare.path), "rtd")
+    loaded = tf.saved_model.load(with_rtd.path)
+    assert hasattr(loaded, "rtd") and not hasattr(loaded, "mlm")
 
 
 def test_model_with_mlm_needs_a_head(tmp_path, hf_dirs):
