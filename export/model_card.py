@@ -87,6 +87,7 @@ def _encoder_usage(info, handle):
 ```python
 import tensorflow as tf
 import tensorflow_hub as hub
+import tensorflow_text  # noqa: F401  (registers the preprocessor's ops)
 import tf_keras
 
 PREPROCESS = "{pre}"
@@ -196,6 +197,7 @@ print(encoder(encoder_inputs)["pooled_output"].shape)''' if enc else ""
     return f'''```python
 import tensorflow as tf
 import tensorflow_hub as hub
+import tensorflow_text  # noqa: F401  (registers the preprocessor's ops)
 import tf_keras
 
 PREPROCESS = "{handle}"
