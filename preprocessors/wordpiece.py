@@ -24,6 +24,9 @@ reference drops U+FFFD; empty or all-whitespace strings give no tokens; very
 long words give `[UNK]`; a batch of zero strings gives a [0, (0)] result.
 """
 
+import functools
+import sys
+
 import tensorflow as tf
 import tensorflow_text as text
 
@@ -33,6 +36,24 @@ from preprocessors import unicode_rules
 # accent stripping (computed from unicodedata): GREEK VARIA -> "`",
 # NOT EQUAL TO -> "=", NOT LESS-THAN -> "<", NOT GREATER-THAN -> ">".
 _PUNCTUATION_AFTER_NFD = r"[\x{1FEF}\x{2260}\x{226E}\x{226F}]"
+
+
+
+@functools.lru_cache(maxsize=None)
+def _lowercase_fixes():
+  """(upper, lower) pairs where TensorFlow's ICU lower-casing lags Python's.
+
+  The reference lower-cases with Unicode 14 tables (Python 3.11, HF
+  tokenizers); TF's ICU misses the case pairs added since its version.
+  """
+  cased = [chr(cp) for cp in range(sys.maxunicode + 1)
+           if not 0xD800 <= cp < 0xE000 and len(chr(cp).lower()) == 1
+           and chr(cp).lower() != chr(cp)]
+  with tf.init_scope():
+    icu = tf.strings.lower(tf.constant(cased), encoding="utf-8").numpy()
+  return tuple((c, c.lower()) for c, got in zip(cased, icu)
+               if got.decode("utf-8") != c.lower())
+
 
 SPECIAL_TOKENS = {
     "padding_id": "[PAD]",
@@ -117,7 +138,24 @@ class BertWordpieceTokenizer(tf.Module):
       # capital sigma becomes "σ", not the contextual "ς" ICU would give.
       words = tf.strings.regex_replace(words, "Σ", "σ")
       words = tf.strings.lower(words, encoding="utf-8")
+      words = self._fix_lowercase(words)
     return words
+
+  def _fix_lowercase(self, words):
+    """Lower-cases what ICU left, in a branch taken only when such a letter occurs."""
+    fixes = _lowercase_fixes()
+    if not fixes:
+      return words
+    pattern = "[" + "".join(upper for upper, _ in fixes) + "]"
+
+    def fix():
+      fixed = words
+      for upper, lower in fixes:
+        fixed = tf.strings.regex_replace(fixed, upper, lower)
+      return fixed
+
+    needed = tf.reduce_any(tf.strings.regex_full_match(words, f"(?s).*{pattern}.*"))
+    return tf.cond(needed, fix, lambda: words)
 
   def _unknown_if_too_long(self, words):
     """Replaces words longer than max_chars_per_word characters by [UNK]."""
