@@ -30,6 +30,7 @@ import tensorflow_text as text
 from preprocessors import unicode_rules
 
 _SPIECE_UNDERLINE = "\u2581"
+_NUL_STAND_IN = "\U0010FFFF"
 
 # The characters Python's str.split() splits on (White_Space plus the
 # information separators U+001C..U+001F).
@@ -111,14 +112,21 @@ class AlbertSentencepieceTokenizer(tf.Module):
 
   def normalize(self, strings):
     """Steps 1-4: the reference's preprocess_text, in-graph."""
-    strings = unicode_rules.sanitize_utf8(tf.convert_to_tensor(strings, tf.string))
+    # NUL stays: the SentencePiece normaliser keeps it, as in the reference.
+    strings = unicode_rules.sanitize_utf8(
+        tf.convert_to_tensor(strings, tf.string), replace_nul=False)
     strings = tf.strings.regex_replace(strings, _PY_WHITESPACE + "+", " ")
     strings = tf.strings.regex_replace(strings, r"^ | $", "")
     strings = tf.strings.regex_replace(strings, "``|''", '"')
     strings = text.normalize_utf8(strings, "NFKD")
     strings = tf.strings.regex_replace(strings, self._combining, "")
     if self.do_lower_case:
+      # TF's UTF-8 lower-casing stops at NUL, so NUL stands aside as the
+      # noncharacter U+10FFFF meanwhile (neither is cased, so final-sigma
+      # context is the same; an input U+10FFFF would come back as NUL).
+      strings = tf.strings.regex_replace(strings, "\x00", _NUL_STAND_IN)
       strings = tf.strings.lower(strings, encoding="utf-8")
+      strings = tf.strings.regex_replace(strings, _NUL_STAND_IN, "\x00")
     return strings
 
   def _split_digit_commas(self, ids):
@@ -138,14 +146,14 @@ class AlbertSentencepieceTokenizer(tf.Module):
     # A piece that did not start a word must not gain a word-start marker:
     # drop a lone leading "▁" piece, or strip "▁" from the first piece.
     starts_word = tf.strings.regex_full_match(flagged_pieces, f"(?s){_SPIECE_UNDERLINE}.*")
-    first = stem_pieces[:, :1].to_tensor(default_value="")[:, 0]
+    first = stem_pieces[:, :1].to_tensor(default_value="", shape=[None, 1])[:, 0]
     fix = tf.logical_and(
         tf.logical_not(starts_word),
         tf.strings.regex_full_match(first, f"(?s){_SPIECE_UNDERLINE}.*"))
     lone = tf.logical_and(fix, tf.equal(first, _SPIECE_UNDERLINE))
     stripped_first = self._sp.string_to_id(
         tf.strings.regex_replace(first, f"^{_SPIECE_UNDERLINE}", ""))
-    first_id = stem_ids[:, :1].to_tensor(default_value=0)[:, 0]
+    first_id = stem_ids[:, :1].to_tensor(default_value=0, shape=[None, 1])[:, 0]
     new_first = tf.where(fix, stripped_first, first_id)
     rest = stem_ids[:, 1:]
     keep_first = tf.logical_and(tf.logical_not(lone), stem_ids.row_lengths() > 0)

@@ -32,7 +32,7 @@ CJK_IDEOGRAPHS = (
 NONSPACING_MARKS = r"\p{Mn}"
 
 
-def sanitize_utf8(strings):
+def sanitize_utf8(strings, replace_nul=True):
   """Replaces invalid UTF-8 by U+FFFD and NUL by U+0001.
 
   All later regex and normalisation ops then see valid UTF-8; the tokenizers
@@ -46,6 +46,8 @@ def sanitize_utf8(strings):
       replacement_char=0xFFFD,
       replace_control_characters=False,
   )
+  if not replace_nul:
+    return strings
   # tensorflow-text's regex_split stops at NUL; U+0001 has the same length and
-  # is dropped by every tokenizer later, exactly as NUL is.
+  # is dropped by the WordPiece tokenizer later, exactly as NUL is.
   return tf.strings.regex_replace(strings, "\x00", "\x01")
