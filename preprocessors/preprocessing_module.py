@@ -18,6 +18,7 @@ SentencePiece model (`sp_model_file`) is a tf.saved_model.Asset, so the
 SavedModel keeps no path of the machine that built it.
 """
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -30,6 +31,29 @@ from preprocessors.wordpiece import BertWordpieceTokenizer
 
 _STRINGS = tf.TensorSpec([None], tf.string)
 _TOKENS = tf.RaggedTensorSpec([None, None], tf.int32, ragged_rank=1, row_splits_dtype=tf.int64)
+
+
+@contextlib.contextmanager
+def _without_assert_ops():
+  """Traces without Assert ops, as TF Model Garden's preprocessing export does.
+
+  tensorflow-text validates the ragged tensors it builds from its own kernels'
+  outputs with Assert ops; they are never false for those, and the
+  preprocessing SavedModel must contain none (they break placement and
+  tf.data use). Our own code adds no asserts (see packing).
+  """
+  from tensorflow.python.ops import control_flow_assert  # pylint: disable=g-direct-tensorflow-import
+  original = control_flow_assert.Assert
+
+  def no_assert(condition, data, summarize=None, name=None):
+    del condition, data, summarize
+    return tf.no_op(name=name or "no_assert")
+
+  control_flow_assert.Assert = no_assert
+  try:
+    yield
+  finally:
+    control_flow_assert.Assert = original
 
 
 class _Tokenize(tf.Module):
@@ -105,9 +129,17 @@ class PreprocessingModule(tf.Module):
       self.sp_model_file = tf.saved_model.Asset(tokenizer.sp_model_file)
       self.do_lower_case = tf.Variable(tokenizer.do_lower_case, trainable=False,
                                        name="do_lower_case")
-    self.tokenize = _Tokenize(tokenizer)
-    self.bert_pack_inputs = _BertPackInputs(special, seq_length, max_segments, truncation)
     self._special = special
+    with _without_assert_ops():
+      self.tokenize = _Tokenize(tokenizer)
+      self.bert_pack_inputs = _BertPackInputs(special, seq_length, max_segments, truncation)
+      # Trace everything now, inside the no-Assert scope.
+      self.__call__.get_concrete_function()
+      self.tokenize.__call__.get_concrete_function()
+      self.tokenize.get_special_tokens_dict.get_concrete_function()
+      if hasattr(self, "tokenize_with_offsets"):
+        self.tokenize_with_offsets.__call__.get_concrete_function()
+        self.tokenize_with_offsets.get_special_tokens_dict.get_concrete_function()
 
   @tf.function(input_signature=[_STRINGS])
   def __call__(self, strings):
@@ -135,7 +167,8 @@ def save_preprocessing_model(module, export_dir):
   os.makedirs(parent, exist_ok=True)
   staging = tempfile.mkdtemp(prefix=".preprocessing-", dir=parent)
   try:
-    tf.saved_model.save(module, staging, signatures={"serving_default": module.__call__})
+    with _without_assert_ops():
+      tf.saved_model.save(module, staging, signatures={"serving_default": module.__call__})
     if os.path.exists(export_dir):
       os.rmdir(export_dir)
     os.rename(staging, export_dir)
