@@ -21,8 +21,7 @@ FLAGS = flags.FLAGS
 flags.DEFINE_list("settings", ["bert_base", "minilm"], "Which settings to run: bert_base, minilm.")
 flags.DEFINE_list("models", ["ours", "model_garden", "keras_hub", "hf_torch"], "Which models to run.")
 flags.DEFINE_integer("threads", 0, "Threads for TF intra-op and torch (0: all cores).")
-flags.DEFINE_float("min_seconds", 4.0, "Time each model for at least this long (after warm-up).")
-flags.DEFINE_integer("min_iters", 3, "Time each model for at least this many batches.")
+flags.DEFINE_integer("rounds", 5, "Timed rounds; each round runs every model (and the matmul) once, in turn.")
 flags.DEFINE_bool("write_results", False, "Replace the 'Encoder throughput' section of BENCHMARKS.md.")
 flags.DEFINE_string("note", "", "A remark recorded with the results (e.g. machine contention).")
 
@@ -56,19 +55,25 @@ def _inputs(s, seed=0):
     return ids, mask, types
 
 
-def _time(fn, label):
-    fn()  # warm-up: tracing, compilation, first-touch allocations
-    fn()
-    times = []
-    start = time.perf_counter()
-    while len(times) < FLAGS.min_iters or time.perf_counter() - start < FLAGS.min_seconds:
-        t0 = time.perf_counter()
+def measure(runners):
+    """Median seconds per call of each runner, timed in interleaved rounds.
+
+    The machine may be shared: interleaving gives every runner the same exposure
+    to other load, so the ratios stay fair even when absolute numbers drift.
+    """
+    for label, fn in runners:
+        print(f"    warm-up: {label}", flush=True)
+        fn()  # tracing, compilation, first-touch allocations
         fn()
-        times.append(time.perf_counter() - t0)
-    times.sort()
-    median = times[len(times) // 2]
-    print(f"    {label}: {len(times)} batches, median {median * 1e3:.1f} ms", flush=True)
-    return median
+    samples = {label: [] for label, _ in runners}
+    for r in range(FLAGS.rounds):
+        for label, fn in runners:
+            t0 = time.perf_counter()
+            fn()
+            samples[label].append(time.perf_counter() - t0)
+        print(f"    round {r + 1}/{FLAGS.rounds}: " + ", ".join(
+            f"{label} {samples[label][-1] * 1e3:.0f} ms" for label, _ in runners), flush=True)
+    return {label: sorted(times)[len(times) // 2] for label, times in samples.items()}
 
 
 # ---- models -------------------------------------------------------------------------------
@@ -148,8 +153,11 @@ MODELS = {
 }
 
 
-def matmul_gflops(n=2048):
-    """Best of TF and torch on an n x n x n fp32 matmul, in GFLOP/s."""
+MATMUL_N = 2048
+
+
+def matmul_runners(n=MATMUL_N):
+    """An n x n x n fp32 matmul in TF and in torch (the machine's reachable GEMM rate)."""
     import numpy as np
     import tensorflow as tf
     import torch
@@ -157,11 +165,8 @@ def matmul_gflops(n=2048):
     a = np.random.default_rng(0).standard_normal((n, n)).astype("float32")
     ta, tb = tf.constant(a), tf.constant(a.T.copy())
     mm = tf.function(lambda: tf.matmul(ta, tb))
-    t_tf = _time(lambda: mm().numpy(), f"TF matmul {n}^3")
     pa, pb = torch.from_numpy(a), torch.from_numpy(a.T.copy())
-    t_pt = _time(lambda: torch.matmul(pa, pb).numpy(), f"torch matmul {n}^3")
-    flops = 2 * n ** 3
-    return max(flops / t_tf, flops / t_pt) / 1e9, flops / t_tf / 1e9, flops / t_pt / 1e9
+    return [("TF matmul", lambda: mm().numpy()), ("torch matmul", lambda: torch.matmul(pa, pb).numpy())]
 
 
 # ---- reporting ------------------------------------------------------------------------------
@@ -177,14 +182,31 @@ def machine():
     return f"{model}, {os.cpu_count()} logical cores"
 
 
+def verdict(setting, rows, matmul_rate):
+    """One line against the targets: >= 1.1x the best peer; >= 80% of the matmul rate at BERT-base."""
+    ours = [r for r in rows if r["model"] == "ours"]
+    peers = [r for r in rows if r["model"] != "ours"]
+    if not ours or not peers:
+        return "Verdict: not enough models ran to compare."
+    best, peer = max(ours, key=lambda r: r["seq_per_s"]), max(peers, key=lambda r: r["seq_per_s"])
+    ratio, share = best["seq_per_s"] / peer["seq_per_s"], best["gflops"] / matmul_rate
+    text = (f"Verdict: ours at its best ({best['mode']}) is {ratio:.2f}x the best peer ({peer['label']}, "
+            f"{peer['mode']}): target 1.1x {'met' if ratio >= 1.1 else 'NOT met'}")
+    if setting == "bert_base":
+        text += f"; {share:.0%} of the matmul rate: target 80% {'met' if share >= 0.8 else 'NOT met'}"
+    return text + "."
+
+
 def render(results, matmul, threads, note):
     lines = ["## Encoder throughput", ""]
     lines.append(f"Machine: {machine()}. Threads: TF intra-op = torch = {threads} (set equal for fairness).")
     lines.append("Command: `python -m bench.bench_encoder --write_results`"
                  + (f" (flags: {' '.join(sys.argv[1:])})" if sys.argv[1:] else "") + ".")
-    lines.append(f"Large-matmul rate (2048^3 fp32, best of TF {matmul[1]:.0f} / torch {matmul[2]:.0f}): "
-                 f"{matmul[0]:.0f} GFLOP/s. fp32, random weights, inference (`training=False`), "
-                 "median batch time; TF models run under `tf.function`, with and without `jit_compile`.")
+    lines.append("fp32, random weights, inference (`training=False`), one batch with some padding. Each "
+                 f"setting times every model and a {MATMUL_N}^3 fp32 matmul (TF and torch) in {FLAGS.rounds} "
+                 "interleaved rounds and reports medians, so machine load hits all of them alike. TF models run "
+                 "under `tf.function`, with and without `jit_compile`; the share of matmul rate is against the "
+                 "faster of the TF and torch matmul.")
     if note:
         lines.append(f"Note: {note}")
     lines.append("")
@@ -193,13 +215,18 @@ def render(results, matmul, threads, note):
         lines.append(f"### {setting} (B={s['batch']}, S={s['seq']}, L={s['layers']}, H={s['hidden']}, "
                      f"A={s['heads']}, I={s['intermediate']})")
         lines.append("")
+        m = matmul[setting]
+        lines.append(f"Matmul rate: {m[0]:.0f} GFLOP/s (TF {m[1]:.0f}, torch {m[2]:.0f}).")
+        lines.append("")
         lines.append("| model | mode | sequences/s | ratio to ours (best) | GFLOP/s | share of matmul rate |")
         lines.append("|---|---|---:|---:|---:|---:|")
         ours_best = max((r["seq_per_s"] for r in rows if r["model"] == "ours"), default=None)
         for r in rows:
             ratio = f"{r['seq_per_s'] / ours_best:.2f}" if ours_best else "n/a"
             lines.append(f"| {r['label']} | {r['mode']} | {r['seq_per_s']:.1f} | {ratio} | "
-                         f"{r['gflops']:.0f} | {r['gflops'] / matmul[0]:.0%} |")
+                         f"{r['gflops']:.0f} | {r['gflops'] / m[0]:.0%} |")
+        lines.append("")
+        lines.append(verdict(setting, rows, m[0]))
         lines.append("")
     return "\n".join(lines)
 
@@ -229,27 +256,30 @@ def main(argv):
     torch.set_num_threads(threads)
     print(f"threads: TF intra-op = torch = {threads}", flush=True)
 
-    print("[1] large-matmul rate", flush=True)
-    matmul = matmul_gflops()
-    results = {}
-    step = 2
-    for setting in FLAGS.settings:
+    results, matmul = {}, {}
+    for step, setting in enumerate(FLAGS.settings, 1):
         s = SETTINGS[setting]
         flops = encoder_flops(s)
-        rows = results[setting] = []
+        print(f"[{step}/{len(FLAGS.settings)}] {setting}: building models", flush=True)
+        runners, meta = matmul_runners(), {}
         for name in FLAGS.models:
             label, builder, modes = MODELS[name]
             for jit in modes:
                 mode = "jit_compile" if jit else ("tf.function" if name != "hf_torch" else "eager")
-                print(f"[{step}] {setting}: {label}, {mode}", flush=True)
-                step += 1
                 try:
-                    seconds = _time(builder(s, jit), mode)
-                except Exception as e:  # a peer failing must not hide the others' numbers
-                    print(f"    FAILED: {type(e).__name__}: {e}", flush=True)
+                    runner = builder(s, jit)
+                    runner()  # a peer failing must not hide the others' numbers
+                except Exception as e:
+                    print(f"    FAILED {label}, {mode}: {type(e).__name__}: {e}", flush=True)
                     continue
-                rows.append(dict(model=name, label=label, mode=mode, seq_per_s=s["batch"] / seconds,
-                                 gflops=flops / seconds / 1e9))
+                runners.append((f"{name}/{mode}", runner))
+                meta[f"{name}/{mode}"] = dict(model=name, label=label, mode=mode)
+        seconds = measure(runners)
+        gemm = 2 * MATMUL_N ** 3 / 1e9
+        matmul[setting] = (max(gemm / seconds["TF matmul"], gemm / seconds["torch matmul"]),
+                           gemm / seconds["TF matmul"], gemm / seconds["torch matmul"])
+        results[setting] = [dict(meta[key], seq_per_s=s["batch"] / seconds[key], gflops=flops / seconds[key] / 1e9)
+                            for key in meta]
     text = render(results, matmul, threads, FLAGS.note)
     print("\n" + text)
     if FLAGS.write_results:
