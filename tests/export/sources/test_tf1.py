@@ -161,3 +161,28 @@ def test_optimizer_state_is_skipped():
     assert tf1.is_optimizer_state("bert/encoder/layer_0/output/dense/kernel/adam_m")
     assert tf1.is_optimizer_state("global_step")
     assert not tf1.is_optimizer_state("bert/embeddings/word_embeddings")
+
+
+@pytest.mark.slow
+def test_electra_generator_from_a_combined_checkpoint(tmp_path):
+    """A pretraining checkpoint holds discriminator and generator; electra_generator=True picks the generator."""
+    # HF's generator head always uses exact GELU, so this model does too ("gelu_exact" in bert_config.json).
+    config = transformers.ElectraConfig(embedding_size=8, **dict(TINY, hidden_act="gelu"))
+    generator = _randomize(transformers.ElectraForMaskedLM(config), seed=5)
+    discriminator = _randomize(transformers.ElectraForPreTraining(transformers.ElectraConfig(
+        embedding_size=8, **TINY)), seed=6)
+    weights = google_research_weights(discriminator, "electra")
+    generator_weights = google_research_weights(generator, "electra_generator")
+    for name, value in generator_weights.items():  # shared embeddings: the generator's copy wins here
+        weights[name] = value
+    prefix = write_tf1_checkpoint(weights, str(tmp_path / "model.ckpt"))
+    config_file = _bert_config_json(tmp_path / "bert_config.json", dict(hidden_act="gelu_exact"))
+    result = tf1.load_tf1(prefix, config_file, electra_generator=True)
+    assert type(result.model).__name__ == "EncoderWithMaskedLM"
+    assert any(name.startswith("discriminator_predictions/") for name in result.report.unused)
+    feed = _inputs()
+    outputs = result.model(dict(feed, masked_lm_positions=_all_positions(feed)))
+    hf_out = _hf_outputs(generator, feed)
+    diffs = _check_encoder(outputs, hf_out)
+    diffs["mlm_logits"] = _max_diff(outputs["mlm_logits"], hf_out.logits)
+    assert max(diffs.values()) <= TOLERANCE, diffs

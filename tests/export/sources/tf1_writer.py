@@ -51,9 +51,18 @@ _RENAMES = {
         (r"discriminator_predictions\.dense\.(.*)", r"discriminator_predictions/dense/\1"),
         (r"discriminator_predictions\.dense_prediction\.(.*)", r"discriminator_predictions/dense_1/\1"),
     ],
+    # The generator of a pretraining run: its own encoder under generator/, embeddings shared under electra/.
+    "electra_generator": [
+        (r"electra\.embeddings\.(word|position|token_type)_embeddings\.weight", r"electra/embeddings/\1_embeddings"),
+        (r"electra\.embeddings\.LayerNorm\.(weight|bias)", r"electra/embeddings/LayerNorm/\1"),
+        (r"electra\.embeddings_project\.(.*)", r"generator/embeddings_project/\1"),
+        (r"electra\.encoder\.layer\.(\d+)\.(.*)", r"generator/encoder/layer_\1/\2"),
+        (r"generator_predictions\.(dense|LayerNorm)\.(.*)", r"generator_predictions/\1/\2"),
+        (r"generator_lm_head\.bias", r"generator_predictions/output_bias"),
+    ],
 }
 # Weights that HF keeps twice (tied to the word embeddings) or that google-research never had.
-_DROP = re.compile(r".*(decoder\.(weight|bias)|position_ids|token_type_ids)$")
+_DROP = re.compile(r".*(decoder\.(weight|bias)|generator_lm_head\.weight|position_ids|token_type_ids)$")
 
 
 def _leaf(name, value):
