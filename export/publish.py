@@ -43,11 +43,16 @@ class VersionExistsError(FileExistsError):
 
 
 def check_name(kind, value):
-    """Publisher and model names become path components; refuse anything else."""
-    if not value or not _SAFE_NAME.match(value):
+    """Publisher and model names become path components; refuse anything else.
+
+    A model name may have several '/'-separated parts, as TF-Hub's had
+    (`small_bert/bert_en_uncased_L-2_H-128_A-2`); the publisher has one.
+    """
+    parts = (value or "").split("/") if kind == "name" else [value or ""]
+    if not all(_SAFE_NAME.match(part) for part in parts):
         raise ValueError(
-            f"Invalid {kind} {value!r}: use letters, digits, '.', '_' or '-', "
-            "starting with a letter or digit (it becomes a directory name).")
+            f"Invalid {kind} {value!r}: use letters, digits, '.', '_' or '-', each part starting "
+            "with a letter or digit (it becomes a directory name).")
     return value
 
 
@@ -230,6 +235,7 @@ class StagedVersion:
         self.name = name
         self.model_dir = model_dir(hub_root, publisher, name)
         self.model_dir.mkdir(parents=True, exist_ok=True)
+        (self.model_dir / LOCK_NAME).touch()  # marks a model directory (gc looks for it)
         self.tmp_dir = self.model_dir / f"{TMP_PREFIX}{os.getpid()}-{uuid.uuid4().hex}"
         self.tmp_dir.mkdir()
         self.path = self.tmp_dir / "version"  # the future <N>/; the caller writes into it
@@ -344,24 +350,27 @@ def find_stray(hub_root, older_than_seconds=3600.0):
     stray = []
     if not hub_root.is_dir():
         return stray
-    for publisher in sorted(p for p in hub_root.iterdir() if p.is_dir() and p.name != "docs"):
-        for model in sorted(p for p in publisher.iterdir() if p.is_dir()):
-            for entry in sorted(model.iterdir()):
-                age = now - entry.lstat().st_mtime
-                if age < older_than_seconds:
-                    continue
-                if entry.name.startswith(TMP_PREFIX):
-                    pid = entry.name[len(TMP_PREFIX):].split("-", 1)[0]
-                    if not (pid.isdigit() and _pid_alive(int(pid))):
-                        stray.append(entry)
-                elif (m := _TARBALL.match(entry.name)) and not (model / m.group(1)).is_dir():
+    for lock in sorted(hub_root.rglob(LOCK_NAME)):
+        model = lock.parent  # every model directory has the publish lock file
+        relative = model.relative_to(hub_root).parts
+        if relative[0] == "docs" or len(relative) < 2:
+            continue
+        for entry in sorted(model.iterdir()):
+            age = now - entry.lstat().st_mtime
+            if age < older_than_seconds:
+                continue
+            if entry.name.startswith(TMP_PREFIX):
+                pid = entry.name[len(TMP_PREFIX):].split("-", 1)[0]
+                if not (pid.isdigit() and _pid_alive(int(pid))):
                     stray.append(entry)
-            docs = hub_root / "docs" / publisher.name / "models" / model.name
-            if docs.is_dir():
-                for card in sorted(docs.glob("*.md")):
-                    if (card.stem.isdigit() and not (model / card.stem).is_dir()
-                            and now - card.stat().st_mtime >= older_than_seconds):
-                        stray.append(card)
+            elif (m := _TARBALL.match(entry.name)) and not (model / m.group(1)).is_dir():
+                stray.append(entry)
+        docs = hub_root / "docs" / relative[0] / "models" / pathlib.Path(*relative[1:])
+        if docs.is_dir():
+            for card in sorted(docs.glob("*.md")):
+                if (card.stem.isdigit() and not (model / card.stem).is_dir()
+                        and now - card.stat().st_mtime >= older_than_seconds):
+                    stray.append(card)
     return stray
 
 

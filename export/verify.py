@@ -148,7 +148,7 @@ def verify_encoder(export_dir, result, *, with_heads=True, legacy_v1=False, tole
 
 
 def _inference_graph(model):
-    return tf.function(lambda inputs: model(inputs, training=False))
+    return tf.function(lambda inputs: model(inputs, training=False), reduce_retracing=True)
 
 
 def _compute_dtype(model):

@@ -225,3 +225,52 @@ def test_cli_refuses_an_existing_version_with_a_clear_message(tmp_path, hf_dirs)
     assert proc.returncode == 1
     assert "local/m version 1 already exists" in err and "Nothing was published." in err
     assert (hub / "local" / "m" / "1" / "saved_model.pb").read_bytes() == b"published"
+
+
+def test_tf1_tf2_and_preset_sources(tmp_path):
+    import types
+
+    import tensorflow as tf
+    import torch
+
+    from export.sources.tf2 import save_pretrained
+    from tests.export.sources.hf_dirs import hf_tensors
+    from tests.export.sources.tf1_writer import google_research_weights, write_tf1_checkpoint
+
+    hub = tmp_path / "hub"
+    vocab = tiny_models.write_vocab(tmp_path)
+
+    # tf1: a google-research BERT pretraining checkpoint (with Adam slots) + bert_config.json.
+    bert = tiny_models.tiny_result("bert", "mlm")
+    state = {k: torch.from_numpy(v) for k, v in hf_tensors(bert.model, "bert", head="mlm", prefix="bert.").items()}
+    prefix = write_tf1_checkpoint(google_research_weights(types.SimpleNamespace(state_dict=lambda: state), "bert"),
+                                  str(tmp_path / "tf1" / "bert_model.ckpt"))
+    config_file = tmp_path / "tf1" / "bert_config.json"
+    config_file.write_text(json.dumps(bert.config.to_bert_config_json()))
+    (tf1,) = _export(hub, f"tf1:{prefix}", "model_with_mlm", config_file=str(config_file),
+                     vocab_file=str(vocab), do_lower_case=False).artifacts
+    manifest = publish.read_manifest(tf1.path)
+    assert manifest["source"]["kind"] == "tf1" and str(config_file) in manifest["source"]["files"]
+    assert manifest["tokenizer"] == {"kind": "wordpiece", "do_lower_case": False}
+    loaded = tf.saved_model.load(tf1.path)
+    assert bool(loaded.do_lower_case.numpy()) is False and hasattr(loaded, "mlm")
+    # The export carries the checkpoint's weights, not a random initialisation.
+    inputs = verify.sample_inputs(100, 2)
+    np.testing.assert_allclose(loaded.mlm(inputs)["mlm_logits"], bert.model(inputs)["mlm_logits"], atol=1e-5)
+
+    # tf2: our own checkpoint directory (save_pretrained) of an ELECTRA discriminator.
+    electra = tiny_models.tiny_result("electra", "rtd", vocab_file=vocab)
+    tf2_dir = save_pretrained(electra, tmp_path / "tf2")
+    (tf2,) = _export(hub, f"tf2:{tf2_dir}", "model").artifacts
+    assert publish.read_manifest(tf2.path)["source"]["kind"] == "tf2"
+    encoder_inputs = {k: v for k, v in inputs.items() if k != "masked_lm_positions"}
+    np.testing.assert_allclose(tf.saved_model.load(tf2.path)(encoder_inputs)["sequence_output"],
+                               electra.encoder(encoder_inputs)["sequence_output"], atol=1e-5)
+
+    # preset: random initialisation of a catalog entry; its name nests like TF-Hub's.
+    (tmp_path / "preset").mkdir()
+    big_vocab = tiny_models.write_vocab(tmp_path / "preset", size=30522)
+    (preset,) = _export(hub, "preset:small_bert/bert_en_uncased_L-2_H-128_A-2", "model",
+                        vocab_file=str(big_vocab)).artifacts
+    assert preset.path == str(hub / "local" / "small_bert" / "bert_en_uncased_L-2_H-128_A-2" / "1")
+    assert publish.read_manifest(preset.path)["config"]["hidden_size"] == 128

@@ -101,6 +101,16 @@ def test_explicit_existing_version_is_refused_and_untouched(tmp_path):
     assert publish.next_version(tmp_path, "local", "m") == 5
 
 
+def test_multi_part_names_nest_like_tf_hub(tmp_path):
+    staged = _stage_fake(tmp_path, name="small_bert/bert_en_uncased_L-2_H-128_A-2")
+    out = staged.publish(render_card=lambda n: "card\n")
+    assert out.path == tmp_path / "local" / "small_bert" / "bert_en_uncased_L-2_H-128_A-2" / "1"
+    assert out.card == tmp_path / "docs" / "local" / "models" / "small_bert" / "bert_en_uncased_L-2_H-128_A-2" / "1.md"
+    dead = out.path.parent / ".tmp-999999999-x"
+    dead.mkdir()
+    assert publish.find_stray(tmp_path, older_than_seconds=0) == [dead]
+
+
 def test_bad_names_are_refused(tmp_path):
     with pytest.raises(ValueError, match="Invalid name '../x'"):
         publish.model_dir(tmp_path, "local", "../x")
