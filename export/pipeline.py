@@ -180,6 +180,11 @@ def run_export(options, printer=print):
         keras.mixed_precision.set_global_policy(options.dtype)
     try:
         result = sources.load_source(options.source, options.config_file)
+    except (ValueError, KeyError, FileNotFoundError):
+        raise  # the importers' own errors already name the problem
+    except Exception as error:  # e.g. a truncated checkpoint: "Read less bytes than requested"
+        raise ValueError(f"Could not read --source {options.source}: {type(error).__name__}: {error}. "
+                         "The checkpoint is probably truncated or corrupt; copy it again.") from error
     finally:
         keras.mixed_precision.set_global_policy("float32")
     if getattr(result, "report", None) is not None:

@@ -152,6 +152,15 @@ def test_bad_sources_give_clear_errors_and_publish_nothing(tmp_path, hf_dirs):
     with pytest.raises(Exception, match=r"(?i)safetensors|truncat|incomplete|invalid"):
         _export(hub, f"hf:{truncated}", "model")
 
+    from export.sources.tf2 import save_pretrained
+
+    tf2_dir = save_pretrained(tiny_models.tiny_result("bert", None, vocab_file=tiny_models.write_vocab(tmp_path)),
+                              tmp_path / "tf2")
+    data_file = sorted(pathlib.Path(tf2_dir).glob("ckpt.data-*"))[0]
+    data_file.write_bytes(data_file.read_bytes()[:100])
+    with pytest.raises(ValueError, match=r"Could not read --source tf2:.*truncated or corrupt"):
+        _export(hub, f"tf2:{tf2_dir}", "model")
+
     mismatched = tmp_path / "mismatched"
     shutil.copytree(hf_dirs["bert"], mismatched)
     config = json.loads((mismatched / "config.json").read_text())
