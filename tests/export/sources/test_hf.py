@@ -139,3 +139,11 @@ def test_bfloat16_and_float16_weights_are_widened_to_float32(tmp_path):
         expected = (original.astype("float16").astype("float32") if source == "pooler.dense.weight"
                     else tf.cast(tf.cast(original, tf.bfloat16), tf.float32).numpy())
         np.testing.assert_array_equal(variable.numpy(), expected, err_msg=source)
+
+
+def test_pytorch_bin_without_torch_says_how_to_proceed(tmp_path, monkeypatch):
+    (tmp_path / "config.json").write_text(json.dumps(tiny_config("bert").to_hf_config()))
+    (tmp_path / "pytorch_model.bin").write_bytes(b"not read")
+    monkeypatch.setitem(__import__("sys").modules, "torch", None)  # as if torch were not installed
+    with pytest.raises(ImportError, match="needs torch.*safetensors"):
+        load_hf(tmp_path)
