@@ -147,3 +147,23 @@ def test_pytorch_bin_without_torch_says_how_to_proceed(tmp_path, monkeypatch):
     monkeypatch.setitem(__import__("sys").modules, "torch", None)  # as if torch were not installed
     with pytest.raises(ImportError, match="needs torch.*safetensors"):
         load_hf(tmp_path)
+
+
+def test_import_into_a_model_built_inside_a_name_scope(tmp_path, monkeypatch):
+    import keras
+
+    from export.sources import hf
+
+    encoder = build_encoder(tiny_config("bert"))
+    write_hf_dir(tmp_path, encoder, "bert")
+
+    def build_in_scope(config):
+        with keras.name_scope("outer"):
+            return build_encoder(config)
+
+    monkeypatch.setattr(hf, "build_encoder", build_in_scope)
+    result = load_hf(tmp_path)
+    assert result.encoder.weights[0].path == "outer/word_embeddings/embeddings"
+    assert result.report.missing == []
+    inputs = random_inputs(2, 4)
+    assert_outputs_close(result.encoder(inputs), encoder(inputs), atol=1e-6)
