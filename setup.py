@@ -16,6 +16,8 @@ setup(
         "sentencepiece",
         "absl-py",
         "safetensors",
+        # export.serve renders model cards as HTML.
+        "markdown>=3",
         "numpy",
         # tensorflow_hub still imports pkg_resources, which setuptools 82 removed.
         "setuptools<81",
