@@ -1,5 +1,6 @@
 """HubLayer in Keras 3 models, over hand-built and tf_keras-saved Reusable SavedModels."""
 
+import pathlib
 import shutil
 
 import keras
@@ -278,3 +279,29 @@ def test_mixed_precision_rest_of_model(calm_encoder_path):
         assert np.abs(layer.resolved_object.kernel.numpy() - before).max() > 0
     finally:
         keras.mixed_precision.set_global_policy("float32")
+
+
+def test_http_handle_is_resolved_verified_and_kept_in_the_config(tmp_path, monkeypatch):
+    from export import serve
+    from official_encoders import resolver
+    from tests.export import tiny_hub_tree
+
+    monkeypatch.setenv("TFHUB_CACHE_DIR", str(tmp_path / "cache"))
+    root = tiny_hub_tree.make_tiny_hub(tmp_path / "hub", tmp_path / "work", seeds=(3,))
+    server = serve.start_in_thread(root)
+    try:
+        handle = f"{server.url}/tiny/encoder/1"
+        layer = HubLayer(handle, trainable=True, output_key="pooled_output")
+        assert layer.get_config()["handle"] == handle
+        x = tsm.random_encoder_inputs()
+        local = HubLayer(str(root / "tiny" / "encoder" / "1"), output_key="pooled_output")
+        np.testing.assert_array_equal(np.array(layer(x)), np.array(local(x)))
+        # A damaged cache entry is not loaded: it is fetched again first.
+        entry = pathlib.Path(resolver.cache_entry(handle))
+        (entry / "variables" / "variables.index").write_bytes(b"garbage")
+        again = HubLayer(handle, output_key="pooled_output")
+        np.testing.assert_array_equal(np.array(again(x)), np.array(local(x)))
+        assert server.counts["tarballs"] == 2
+    finally:
+        server.shutdown()
+        server.server_close()
