@@ -145,3 +145,64 @@ def save_string_lookup_module(export_dir, words=("[UNK]", "hello", "world")):
     vocab.write_text("\n".join(words) + "\n")
     tf.saved_model.save(_StringLookup(str(vocab)), str(export_dir))
     return str(export_dir)
+
+
+WORDS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "good", "great", "fine", "bad", "awful",
+         "poor", "the", "movie", "was", "plot", "acting", "really", "not", "very", "a")
+
+
+class _WhitespacePreprocessor(tf.__internal__.tracking.AutoTrackable):
+    """The TF-Hub text preprocessor API (.tokenize, .bert_pack_inputs, root call) on whitespace words."""
+
+    def __init__(self, vocab_file):
+        self.vocab_file = tf.saved_model.Asset(vocab_file)
+        initializer = tf.lookup.TextFileInitializer(
+            self.vocab_file, tf.string, tf.lookup.TextFileIndex.WHOLE_LINE,
+            tf.int64, tf.lookup.TextFileIndex.LINE_NUMBER)
+        self._table = tf.lookup.StaticHashTable(initializer, default_value=1)
+        table = self._table
+
+        @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
+        def tokenize(strings):
+            words = tf.strings.split(tf.strings.lower(strings))
+            return tf.cast(tf.ragged.map_flat_values(table.lookup, words), tf.int32)
+
+        @tf.function
+        def bert_pack_inputs(segments, seq_length=128):
+            cls = tf.fill([segments[0].nrows(), 1], 2)
+            sep = tf.fill([segments[0].nrows(), 1], 3)
+            pieces, types = [cls], [tf.zeros_like(cls)]
+            for index, segment in enumerate(segments):
+                budget = (seq_length - 1) // len(segments) - 1
+                segment = segment[:, :budget]
+                pieces += [segment, sep]
+                types += [tf.fill(tf.shape(tf.concat([segment, sep], 1)), index)]
+            ids = tf.concat(pieces, 1)
+            type_ids = tf.concat(types, 1)
+            shape = tf.stack([ids.nrows(), tf.cast(seq_length, tf.int64)])
+            word_ids = ids.to_tensor(0, shape=shape)
+            return {"input_word_ids": word_ids,
+                    "input_mask": tf.cast(word_ids > 0, tf.int32),
+                    "input_type_ids": type_ids.to_tensor(0, shape=shape)}
+
+        ragged = tf.RaggedTensorSpec([None, None], tf.int32)
+        for count in (1, 2):
+            bert_pack_inputs.get_concrete_function(
+                [ragged] * count, tf.TensorSpec([], tf.int32, name="seq_length"))
+        self.tokenize = tokenize
+        self.bert_pack_inputs = bert_pack_inputs
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
+    def __call__(self, strings):
+        return self.bert_pack_inputs([self.tokenize(strings)], tf.constant(128))
+
+
+def save_whitespace_preprocessor(export_dir):
+    """A preprocessor SavedModel whose ids fit the hand-built encoder's vocabulary."""
+    import pathlib
+    import tempfile
+
+    vocab = pathlib.Path(tempfile.mkdtemp()) / "vocab.txt"
+    vocab.write_text("\n".join(WORDS) + "\n")
+    tf.saved_model.save(_WhitespacePreprocessor(str(vocab)), str(export_dir))
+    return str(export_dir)
