@@ -7,7 +7,8 @@
 
 Exactly one encoder source: `--hub_module_url` (a path, http(s) handle or any
 `official_encoders.resolve` handle) or `--init_checkpoint` with `--config_file`
-(a tf.train.Checkpoint of our encoder, keyed `encoder/...`). The same settings
+(a tf.train.Checkpoint of our encoder keyed `encoder/...`, or a Keras
+`.weights.h5` file). The same settings
 can come from `--params_override=task.hub_module_url=...,trainer.epochs=2`.
 
 As the TF-Hub text API asks, the preprocessor runs outside the distribution
@@ -258,7 +259,13 @@ def load_config(config_file):
 
 
 def build_encoder_from_checkpoint(params):
-    """Our Keras 3 encoder from --config_file, with weights from the tf.train.Checkpoint."""
+    """Our Keras 3 encoder from --config_file, with weights from --init_checkpoint.
+
+    Accepts a Keras weights file (`*.weights.h5`, from `encoder.save_weights`) or a
+    tf.train.Checkpoint whose root has the encoder as `encoder`. Every encoder
+    variable must be restored: a checkpoint that holds only some of them is refused
+    rather than leaving the rest at their random initial values.
+    """
     import tensorflow as tf
 
     import official_encoders
@@ -267,12 +274,22 @@ def build_encoder_from_checkpoint(params):
     dummy = {name: tf.zeros([1, 4], tf.int32) for name in
              ("input_word_ids", "input_mask", "input_type_ids")}
     encoder(dummy)
+    if params.init_checkpoint.endswith(".weights.h5"):
+        encoder.load_weights(params.init_checkpoint)
+        return encoder
     status = tf.train.Checkpoint(encoder=encoder).read(params.init_checkpoint)
+    held = [name for name, _ in tf.train.list_variables(params.init_checkpoint)
+            if name.startswith("encoder/") and name.endswith("/.ATTRIBUTES/VARIABLE_VALUE")]
     try:
         status.assert_existing_objects_matched()
+        if len(held) != len(encoder.weights):
+            raise AssertionError(f"it holds {len(held)} of the encoder's {len(encoder.weights)} "
+                                 "variables")
     except AssertionError as error:
         raise ValueError(f"--init_checkpoint={params.init_checkpoint} does not hold every "
-                         f"variable of the encoder under 'encoder/': {error}") from None
+                         f"variable of the encoder under 'encoder/': {error}. Write it with "
+                         "tf.train.Checkpoint(encoder=encoder) or encoder.save_weights("
+                         "'<name>.weights.h5').") from None
     return encoder
 
 
@@ -474,7 +491,7 @@ FLAGS = flags.FLAGS
 _DEFAULTS = FinetuneParams()
 flags.DEFINE_string("hub_module_url", None, "Encoder handle: path, http(s) URL or hub handle.")
 flags.DEFINE_string("preprocess_url", None, "Preprocessor handle (default: built from the encoder's vocab asset).")
-flags.DEFINE_string("init_checkpoint", None, "tf.train.Checkpoint of our encoder (keys under 'encoder/').")
+flags.DEFINE_string("init_checkpoint", None, "Encoder weights: a tf.train.Checkpoint (keys under 'encoder/') or a .weights.h5 file.")
 flags.DEFINE_string("config_file", None, "Encoder config JSON for --init_checkpoint (bert_config.json or ours).")
 flags.DEFINE_string("vocab_file", None, "WordPiece vocabulary for --init_checkpoint.")
 flags.DEFINE_string("sp_model_file", None, "SentencePiece model for --init_checkpoint.")

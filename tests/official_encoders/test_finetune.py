@@ -175,3 +175,50 @@ def test_cli_refuses_two_encoder_sources(tmp_path):
         env=dict(os.environ, PYTHONPATH=str(REPO_ROOT)))
     assert result.returncode != 0
     assert "exactly one encoder source" in result.stderr
+
+
+def _tiny_bert(directory):
+    import official_encoders
+    from official_encoders.configs import EncoderConfig
+
+    config = EncoderConfig(vocab_size=tsm.VOCAB, hidden_size=16, num_layers=2, num_heads=2,
+                           intermediate_size=32, max_position_embeddings=32)
+    encoder = official_encoders.build_encoder(config)
+    encoder({k: tf.constant(v) for k, v in tsm.random_encoder_inputs(2, 4).items()})
+    (directory / "config.json").write_text(json.dumps(config.to_dict()))
+    return encoder, str(directory / "config.json")
+
+
+def test_init_checkpoint_keras_weights_file(models, tmp_path):
+    source, config_file = _tiny_bert(tmp_path)
+    source.save_weights(str(tmp_path / "encoder.weights.h5"))
+    params = finetune.FinetuneParams(
+        init_checkpoint=str(tmp_path / "encoder.weights.h5"), config_file=config_file,
+        preprocess_url=models["preprocessor"], train_data=write_single(tmp_path / "t.tsv", 32, 5),
+        model_dir=str(tmp_path / "run"), epochs=1, batch_size=16, seq_length=12)
+    restored = finetune.build_encoder_from_checkpoint(params)
+    assert len(restored.weights) == len(source.weights) > 30
+    for a, b in zip(restored.weights, source.weights):
+        np.testing.assert_array_equal(np.array(a), np.array(b))
+    summary = finetune.run(params, verbose=0)
+    serving = tf.saved_model.load(summary["export_dir"]).signatures["serving_default"]
+    assert serving(sentence=tf.constant(["good plot"]))["probabilities"].shape == (1, 2)
+
+
+def test_init_checkpoint_must_hold_every_encoder_variable(models, tmp_path):
+    source, config_file = _tiny_bert(tmp_path)
+    params = finetune.FinetuneParams(init_checkpoint=None, config_file=config_file)
+    params.init_checkpoint = tf.train.Checkpoint(something=tf.Variable(1.0)).write(
+        str(tmp_path / "other"))
+    with pytest.raises(ValueError, match="does not hold every variable of the encoder"):
+        finetune.build_encoder_from_checkpoint(params)
+    # A tf.train.Checkpoint of the encoder: restored completely, or refused with a count
+    # (TF's object graph does not see Keras 3 layers kept in a Python list).
+    params.init_checkpoint = tf.train.Checkpoint(encoder=source).write(str(tmp_path / "ckpt"))
+    try:
+        restored = finetune.build_encoder_from_checkpoint(params)
+    except ValueError as error:
+        assert f"of the encoder's {len(source.weights)} variables" in str(error)
+    else:
+        for a, b in zip(restored.weights, source.weights):
+            np.testing.assert_array_equal(np.array(a), np.array(b))
