@@ -318,14 +318,15 @@ def build_classifier(params, num_classes):
 def make_strategy(name):
     import tensorflow as tf
 
-    gpus = tf.config.list_logical_devices("GPU")
     if name == "one_device":
         # The default strategy runs on one device (the first GPU if any) without the
         # per-epoch cost of distributing the dataset that OneDeviceStrategy adds.
         return tf.distribute.get_strategy()
     if name == "mirrored":
+        gpus = tf.config.list_logical_devices("GPU")
         devices = [d.name for d in gpus] or [d.name for d in tf.config.list_logical_devices("CPU")]
         return tf.distribute.MirroredStrategy(devices)
+    # Listing devices would start the runtime, which must not happen before this.
     if "TF_CONFIG" not in os.environ:
         raise ValueError("--distribution_strategy=multi_worker_mirrored needs TF_CONFIG "
                          "(cluster and task) in the environment of every worker.")
@@ -426,6 +427,8 @@ def run(params, verbose=1):
 
     params.validate()
     started = time.time()
+    # First: multi_worker_mirrored must configure collectives before TF runs any op.
+    strategy = make_strategy(params.distribution_strategy)
     keras.utils.set_random_seed(params.seed)
     columns = params.text_column_list
     train_texts, train_labels = read_examples(params.train_data, columns, params.label_column,
@@ -438,7 +441,6 @@ def run(params, verbose=1):
                                                 params.has_header)
         eval_data = (eval_texts, label_ids(eval_labels, label_names, params.eval_data))
 
-    strategy = make_strategy(params.distribution_strategy)
     with strategy.scope():
         model, encoder_object = build_classifier(params, len(label_names))
         model.compile(optimizer=keras.optimizers.AdamW(params.learning_rate, weight_decay=0.01),
@@ -452,9 +454,13 @@ def run(params, verbose=1):
 
     is_chief = _is_chief()
     log_dir = os.path.join(params.model_dir, "logs") if is_chief else _worker_tmp(params, "logs")
-    history = model.fit(train_ds, validation_data=eval_ds, epochs=params.epochs, verbose=verbose,
-                        shuffle=False,  # the dataset shuffles itself
-                        callbacks=[keras.callbacks.TensorBoard(log_dir=log_dir)])
+    if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        history = fit_multi_worker(model, strategy, train_ds, eval_ds, params.epochs, log_dir,
+                                   verbose)
+    else:
+        history = model.fit(train_ds, validation_data=eval_ds, epochs=params.epochs,
+                            verbose=verbose, shuffle=False,  # the dataset shuffles itself
+                            callbacks=[keras.callbacks.TensorBoard(log_dir=log_dir)]).history
 
     export_dir = os.path.join(params.model_dir, "export") if is_chief else _worker_tmp(params, "export")
     ops = export_text_classifier(model, preprocessor, len(columns), label_names, export_dir)
@@ -463,12 +469,76 @@ def run(params, verbose=1):
         "labels": label_names,
         "replicas": strategy.num_replicas_in_sync,
         "strategy": params.distribution_strategy,
-        "history": {k: [float(v) for v in vs] for k, vs in history.history.items()},
+        "history": {k: [float(v) for v in vs] for k, vs in history.items()},
         "export_dir": export_dir,
         "custom_ops": ops,
         "seconds": round(time.time() - started, 1),
     }
     return summary
+
+
+def fit_multi_worker(model, strategy, train_ds, eval_ds, epochs, log_dir, verbose):
+    """Training loop for MultiWorkerMirroredStrategy, which Keras 3.15's `fit` cannot run.
+
+    (`fit` averages scalar metric logs with `strategy.reduce(..., axis=0)`, which the
+    collective strategy refuses.) Same contract as fit here: per-epoch evaluation,
+    TensorBoard scalars, a progress bar, and a history dict.
+    """
+    import keras
+    import tensorflow as tf
+
+    loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction="none")
+    optimizer = model.optimizer
+
+    def replica_totals(x, y, training):
+        with tf.GradientTape() as tape:
+            logits = model(x, training=training)
+            losses = loss_fn(y, logits)
+            regularization = tf.add_n(model.losses) if model.losses else 0.0
+            objective = (tf.nn.compute_average_loss(losses)
+                         + tf.nn.scale_regularization_loss(regularization))
+        if training:
+            variables = model.trainable_variables
+            optimizer.apply_gradients(zip(tape.gradient(objective, variables), variables))
+        correct = tf.reduce_sum(tf.cast(
+            tf.equal(tf.argmax(logits, -1, output_type=tf.int32), tf.cast(y, tf.int32)), tf.float32))
+        return tf.reduce_sum(losses), correct, tf.cast(tf.size(y), tf.float32)
+
+    def make_step(training):
+        @tf.function
+        def step(batch):
+            totals = strategy.run(replica_totals, args=(*batch, training))
+            return [strategy.reduce("SUM", t, axis=None) for t in totals]
+        return step
+
+    def run_epoch(dataset, step, progress=None):
+        loss = correct = count = 0.0
+        for index, batch in enumerate(strategy.experimental_distribute_dataset(dataset), 1):
+            batch_loss, batch_correct, batch_count = (float(t) for t in step(batch))
+            loss, correct, count = loss + batch_loss, correct + batch_correct, count + batch_count
+            if progress is not None:
+                progress.update(index, [("loss", batch_loss / batch_count)])
+        return {"loss": loss / count, "accuracy": correct / count}
+
+    train_step, eval_step = make_step(True), make_step(False)
+    writers = {split: tf.summary.create_file_writer(os.path.join(log_dir, split))
+               for split in ("train", "validation")}
+    history = {}
+    for epoch in range(epochs):
+        if verbose:
+            print(f"Epoch {epoch + 1}/{epochs}", flush=True)
+        progress = keras.utils.Progbar(None, verbose=verbose) if verbose else None
+        logs = run_epoch(train_ds, train_step, progress)
+        if eval_ds is not None:
+            logs.update({f"val_{k}": v for k, v in run_epoch(eval_ds, eval_step).items()})
+        for key, value in logs.items():
+            history.setdefault(key, []).append(value)
+            split = "validation" if key.startswith("val_") else "train"
+            with writers[split].as_default():
+                tf.summary.scalar(f"epoch_{key.removeprefix('val_')}", value, step=epoch)
+        if verbose:
+            print(" - ".join(f"{k}: {v:.4f}" for k, v in logs.items()), flush=True)
+    return history
 
 
 def _is_chief():

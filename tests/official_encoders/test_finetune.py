@@ -222,3 +222,43 @@ def test_init_checkpoint_must_hold_every_encoder_variable(models, tmp_path):
     else:
         for a, b in zip(restored.weights, source.weights):
             np.testing.assert_array_equal(np.array(a), np.array(b))
+
+
+def _free_port():
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_multi_worker_mirrored_two_workers_on_loopback(models, tmp_path):
+    cluster = {"worker": [f"127.0.0.1:{_free_port()}", f"127.0.0.1:{_free_port()}"]}
+    train = write_single(tmp_path / "train.tsv", 64, 6)
+    dev = write_single(tmp_path / "dev.tsv", 16, 7)
+    workers = []
+    for index in range(2):
+        tf_config = json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})
+        workers.append(subprocess.Popen(
+            [sys.executable, "-m", "official_encoders.finetune",
+             f"--hub_module_url={models['encoder']}", f"--preprocess_url={models['preprocessor']}",
+             f"--train_data={train}", f"--eval_data={dev}", f"--model_dir={tmp_path / 'run'}",
+             "--epochs=2", "--batch_size=16", "--seq_length=16", "--learning_rate=0.02",
+             "--distribution_strategy=multi_worker_mirrored"],
+            cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env=dict(os.environ, PYTHONPATH=str(REPO_ROOT), TF_CONFIG=tf_config)))
+    summaries = []
+    for worker in workers:
+        out, err = worker.communicate(timeout=300)
+        assert worker.returncode == 0, err[-3000:]
+        summaries.append(json.loads(out.split("SUMMARY ", 1)[1]))
+    chief, other = summaries
+    assert chief["replicas"] == other["replicas"] == 2
+    assert chief["history"] == other["history"] and len(chief["history"]["val_loss"]) == 2
+    assert chief["export_dir"] == str(tmp_path / "run" / "export")
+    assert list((tmp_path / "run" / "logs" / "validation").glob("events.out.tfevents.*"))
+    # Both workers hold the same (synchronised) weights.
+    texts = tf.constant(["the plot was good", "awful acting"])
+    outputs = [tf.saved_model.load(s["export_dir"]).signatures["serving_default"](sentence=texts)
+               ["probabilities"].numpy() for s in summaries]
+    np.testing.assert_allclose(outputs[0], outputs[1], atol=1e-6)
