@@ -262,3 +262,32 @@ def test_multi_worker_mirrored_two_workers_on_loopback(models, tmp_path):
     outputs = [tf.saved_model.load(s["export_dir"]).signatures["serving_default"](sentence=texts)
                ["probabilities"].numpy() for s in summaries]
     np.testing.assert_allclose(outputs[0], outputs[1], atol=1e-6)
+
+
+def test_wordpiece_text_model_records_the_tensorflow_text_ops(tmp_path):
+    """Preprocessor built from --vocab_file (tensorflow-text WordPiece) inside the export."""
+    source, config_file = _tiny_bert(tmp_path)
+    source.save_weights(str(tmp_path / "encoder.weights.h5"))
+    (tmp_path / "vocab.txt").write_text("\n".join(tsm.WORDS) + "\n")
+    params = finetune.FinetuneParams(
+        init_checkpoint=str(tmp_path / "encoder.weights.h5"), config_file=config_file,
+        vocab_file=str(tmp_path / "vocab.txt"), do_lower_case=True,
+        train_data=write_single(tmp_path / "t.tsv", 32, 8), model_dir=str(tmp_path / "run"),
+        epochs=1, batch_size=16, seq_length=12)
+    summary = finetune.run(params, verbose=0)
+    assert summary["custom_ops"], "WordPiece tokenization should need tensorflow-text ops"
+    notes = json.loads((pathlib.Path(summary["export_dir"]) / "assets.extra" /
+                        "tf_serving.json").read_text())
+    assert notes["required_op_libraries"] == ["tensorflow_text"]
+    assert "tensorflow-text" in notes["note"]
+    probe = ("import sys, tensorflow as tf\n"
+             "if sys.argv[2] == 'with': import tensorflow_text\n"
+             "m = tf.saved_model.load(sys.argv[1])\n"
+             "print(m.signatures['serving_default'](sentence=tf.constant(['Good plot!']))"
+             "['probabilities'].numpy().tolist())\n")
+    runs = {mode: subprocess.run([sys.executable, "-c", probe, summary["export_dir"], mode],
+                                 capture_output=True, text=True, timeout=180)
+            for mode in ("with", "without")}
+    assert runs["with"].returncode == 0, runs["with"].stderr[-2000:]
+    assert runs["without"].returncode != 0
+    assert any(op in runs["without"].stderr for op in notes["custom_ops"])
