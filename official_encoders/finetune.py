@@ -7,8 +7,9 @@
 
 Exactly one encoder source: `--hub_module_url` (a path, http(s) handle or any
 `official_encoders.resolve` handle) or `--init_checkpoint` with `--config_file`
-(a tf.train.Checkpoint of our encoder keyed `encoder/...`, or a Keras
-`.weights.h5` file). The same settings
+(a checkpoint written by export.sources.tf2.save_tf2, a google-research TF1
+checkpoint, a `tf1:`/`tf2:`/`hf:`/`preset:` source spec, a Keras `.weights.h5`
+file, or a tf.train.Checkpoint whose root holds the encoder as `encoder`). The same settings
 can come from `--params_override=task.hub_module_url=...,trainer.epochs=2`.
 
 As the TF-Hub text API asks, the preprocessor runs outside the distribution
@@ -68,11 +69,6 @@ class FinetuneParams:
                 "Give exactly one encoder source: --hub_module_url=<handle> or "
                 "--init_checkpoint=<ckpt> with --config_file (also settable as "
                 "task.hub_module_url / task.init_checkpoint in --params_override).")
-        if self.init_checkpoint and not self.config_file:
-            raise ValueError("--init_checkpoint needs --config_file (the encoder's config JSON).")
-        if self.init_checkpoint and not (self.vocab_file or self.sp_model_file or self.preprocess_url):
-            raise ValueError("--init_checkpoint needs --vocab_file, --sp_model_file or "
-                             "--preprocess_url to build the preprocessor.")
         for name in ("train_data", "model_dir"):
             if not getattr(self, name):
                 raise ValueError(f"--{name} is required.")
@@ -226,7 +222,7 @@ def load_preprocessor(params, encoder_object=None):
         return Preprocessor(tf.saved_model.load(resolver.resolve(params.preprocess_url)),
                             params.seq_length)
     vocab_file, sp_model_file, lower = params.vocab_file, params.sp_model_file, params.do_lower_case
-    if encoder_object is not None and not (vocab_file or sp_model_file):
+    if not (vocab_file or sp_model_file):
         if hasattr(encoder_object, "vocab_file"):
             vocab_file = encoder_object.vocab_file.asset_path.numpy().decode()
             if hasattr(encoder_object, "do_lower_case"):
@@ -234,8 +230,8 @@ def load_preprocessor(params, encoder_object=None):
         elif hasattr(encoder_object, "sp_model_file"):
             sp_model_file = encoder_object.sp_model_file.asset_path.numpy().decode()
         else:
-            raise ValueError(f"{params.hub_module_url} has no vocab_file or sp_model_file asset; "
-                             "pass --preprocess_url or --vocab_file.")
+            raise ValueError(f"{params.hub_module_url or params.init_checkpoint} comes without a "
+                             "vocabulary; pass --preprocess_url, --vocab_file or --sp_model_file.")
     from preprocessors import preprocessing_module
 
     if vocab_file:
@@ -258,27 +254,63 @@ def load_config(config_file):
     return EncoderConfig.from_dict(raw) if "family" in raw else EncoderConfig.from_bert_config_json(raw)
 
 
-def build_encoder_from_checkpoint(params):
-    """Our Keras 3 encoder from --config_file, with weights from --init_checkpoint.
+def _checkpoint_kind(prefix):
+    """"tf2" (export.sources.tf2.save_tf2), "tf1" (google-research) or "encoder" (our own root)."""
+    import tensorflow as tf
 
-    Accepts a Keras weights file (`*.weights.h5`, from `encoder.save_weights`) or a
-    tf.train.Checkpoint whose root has the encoder as `encoder`. Every encoder
-    variable must be restored: a checkpoint that holds only some of them is refused
-    rather than leaving the rest at their random initial values.
+    try:
+        names = [name for name, _ in tf.train.list_variables(prefix)]
+    except (tf.errors.OpError, ValueError) as error:
+        raise ValueError(f"--init_checkpoint={prefix} is not a readable checkpoint: {error}") from None
+    if any(n.startswith("weights/") for n in names):
+        return "tf2"
+    if any(n.startswith("encoder/") for n in names):
+        return "encoder"
+    if any(n.split("/", 1)[0] in ("bert", "albert", "electra") for n in names):
+        return "tf1"
+    raise ValueError(f"--init_checkpoint={prefix}: unknown layout (first keys {names[:5]}); expected a "
+                     "save_tf2 checkpoint, a google-research TF1 checkpoint, a "
+                     "tf.train.Checkpoint(encoder=...) or a .weights.h5 file.")
+
+
+def build_encoder_from_checkpoint(params):
+    """Our Keras 3 encoder with the weights of --init_checkpoint; returns (encoder, vocabulary).
+
+    Accepts a source spec (`tf1:`, `tf2:`, `hf:`, `preset:`, read by export.sources,
+    imported only here so that official_encoders does not depend on export), a
+    checkpoint prefix of any of those layouts (detected by its keys), a Keras
+    weights file (`*.weights.h5`) or a tf.train.Checkpoint whose root has the
+    encoder as `encoder`. Every encoder variable must be restored: a checkpoint
+    holding only some of them is refused rather than leaving random weights.
+    `vocabulary` is (vocab_file, sp_model_file, do_lower_case) when the source knows it.
     """
+    import importlib
+
     import tensorflow as tf
 
     import official_encoders
 
+    spec = params.init_checkpoint
+    kind = spec.partition(":")[0] if spec.partition(":")[0] in ("tf1", "tf2", "hf", "preset") else None
+    if kind is None and not spec.endswith(".weights.h5"):
+        kind = _checkpoint_kind(spec)
+        spec = f"{kind}:{spec}" if kind != "encoder" else spec
+    if kind in ("tf1", "tf2", "hf", "preset"):
+        sources = importlib.import_module("export.sources")
+        result = sources.load_source(spec, params.config_file)
+        return result.encoder, (result.vocab_file, result.sp_model_file, result.do_lower_case)
+
+    if not params.config_file:
+        raise ValueError(f"--init_checkpoint={spec} needs --config_file (the encoder's config JSON).")
     encoder = official_encoders.build_encoder(load_config(params.config_file))
     dummy = {name: tf.zeros([1, 4], tf.int32) for name in
              ("input_word_ids", "input_mask", "input_type_ids")}
     encoder(dummy)
-    if params.init_checkpoint.endswith(".weights.h5"):
-        encoder.load_weights(params.init_checkpoint)
-        return encoder
-    status = tf.train.Checkpoint(encoder=encoder).read(params.init_checkpoint)
-    held = [name for name, _ in tf.train.list_variables(params.init_checkpoint)
+    if spec.endswith(".weights.h5"):
+        encoder.load_weights(spec)
+        return encoder, (None, None, None)
+    status = tf.train.Checkpoint(encoder=encoder).read(spec)
+    held = [name for name, _ in tf.train.list_variables(spec)
             if name.startswith("encoder/") and name.endswith("/.ATTRIBUTES/VARIABLE_VALUE")]
     try:
         status.assert_existing_objects_matched()
@@ -286,11 +318,10 @@ def build_encoder_from_checkpoint(params):
             raise AssertionError(f"it holds {len(held)} of the encoder's {len(encoder.weights)} "
                                  "variables")
     except AssertionError as error:
-        raise ValueError(f"--init_checkpoint={params.init_checkpoint} does not hold every "
-                         f"variable of the encoder under 'encoder/': {error}. Write it with "
-                         "tf.train.Checkpoint(encoder=encoder) or encoder.save_weights("
-                         "'<name>.weights.h5').") from None
-    return encoder
+        raise ValueError(f"--init_checkpoint={spec} does not hold every variable of the encoder "
+                         f"under 'encoder/': {error}. Write it with export.sources.tf2.save_tf2 "
+                         "or encoder.save_weights('<name>.weights.h5').") from None
+    return encoder, (None, None, None)
 
 
 def build_classifier(params, num_classes):
@@ -305,14 +336,27 @@ def build_classifier(params, num_classes):
         encoder = HubLayer(params.hub_module_url, trainable=True, name="encoder")
         encoder_object = encoder.resolved_object
     else:
-        encoder = build_encoder_from_checkpoint(params)
-        encoder_object = None
+        encoder, vocabulary = build_encoder_from_checkpoint(params)
+        encoder_object = _VocabularyHolder(*vocabulary)
     pooled = encoder(inputs)["pooled_output"]
     pooled = keras.layers.Dropout(params.dropout, name="dropout")(pooled)
     logits = keras.layers.Dense(
         num_classes, name="logits",
         kernel_initializer=keras.initializers.TruncatedNormal(stddev=0.02))(pooled)
     return keras.Model(inputs, logits, name="classifier"), encoder_object
+
+
+class _VocabularyHolder:
+    """The vocabulary an imported checkpoint came with, shaped like a SavedModel's assets."""
+
+    def __init__(self, vocab_file, sp_model_file, do_lower_case):
+        import tensorflow as tf
+
+        if vocab_file:
+            self.vocab_file = tf.saved_model.Asset(vocab_file)
+            self.do_lower_case = tf.constant(True if do_lower_case is None else bool(do_lower_case))
+        elif sp_model_file:
+            self.sp_model_file = tf.saved_model.Asset(sp_model_file)
 
 
 def make_strategy(name):
@@ -561,7 +605,7 @@ FLAGS = flags.FLAGS
 _DEFAULTS = FinetuneParams()
 flags.DEFINE_string("hub_module_url", None, "Encoder handle: path, http(s) URL or hub handle.")
 flags.DEFINE_string("preprocess_url", None, "Preprocessor handle (default: built from the encoder's vocab asset).")
-flags.DEFINE_string("init_checkpoint", None, "Encoder weights: a tf.train.Checkpoint (keys under 'encoder/') or a .weights.h5 file.")
+flags.DEFINE_string("init_checkpoint", None, "Encoder weights: tf1:/tf2:/hf:/preset: source, a checkpoint prefix (save_tf2, google-research TF1 or encoder/ root) or a .weights.h5 file.")
 flags.DEFINE_string("config_file", None, "Encoder config JSON for --init_checkpoint (bert_config.json or ours).")
 flags.DEFINE_string("vocab_file", None, "WordPiece vocabulary for --init_checkpoint.")
 flags.DEFINE_string("sp_model_file", None, "SentencePiece model for --init_checkpoint.")

@@ -76,7 +76,6 @@ def test_params_override_sets_checks_keys_and_conflicts():
 @pytest.mark.parametrize("changes,message", [
     (dict(), "exactly one encoder source"),
     (dict(hub_module_url="/m", init_checkpoint="/c"), "exactly one encoder source"),
-    (dict(init_checkpoint="/c"), "needs --config_file"),
     (dict(hub_module_url="/m", distribution_strategy="tpu"), "allowed: one_device, mirrored"),
     (dict(hub_module_url="/m", epochs=0), "--epochs must be a positive"),
     (dict(hub_module_url="/m", text_columns="a,b,c"), "one column .* or two"),
@@ -196,7 +195,7 @@ def test_init_checkpoint_keras_weights_file(models, tmp_path):
         init_checkpoint=str(tmp_path / "encoder.weights.h5"), config_file=config_file,
         preprocess_url=models["preprocessor"], train_data=write_single(tmp_path / "t.tsv", 32, 5),
         model_dir=str(tmp_path / "run"), epochs=1, batch_size=16, seq_length=12)
-    restored = finetune.build_encoder_from_checkpoint(params)
+    restored, _ = finetune.build_encoder_from_checkpoint(params)
     assert len(restored.weights) == len(source.weights) > 30
     for a, b in zip(restored.weights, source.weights):
         np.testing.assert_array_equal(np.array(a), np.array(b))
@@ -205,18 +204,38 @@ def test_init_checkpoint_keras_weights_file(models, tmp_path):
     assert serving(sentence=tf.constant(["good plot"]))["probabilities"].shape == (1, 2)
 
 
+def test_init_checkpoint_from_save_tf2_with_its_vocabulary(tmp_path):
+    from export.sources import tf2
+    from official_encoders.pretrainer import EncoderWithMaskedLM
+
+    source, config_file = _tiny_bert(tmp_path)
+    pretrainer = EncoderWithMaskedLM(source)
+    pretrainer(dict({k: tf.constant(v) for k, v in tsm.random_encoder_inputs(2, 4).items()},
+                    masked_lm_positions=tf.constant([[1], [2]])))
+    prefix = tf2.save_tf2(pretrainer, tmp_path / "ckpt")
+    params = finetune.FinetuneParams(init_checkpoint=prefix, config_file=config_file)
+    restored, vocabulary = finetune.build_encoder_from_checkpoint(params)
+    assert len(restored.weights) == len(source.weights)
+    for a, b in zip(restored.weights, source.weights):
+        np.testing.assert_array_equal(np.array(a), np.array(b))
+    assert vocabulary == (None, None, None)  # a bare checkpoint knows no vocabulary
+    params.init_checkpoint = "tf2:" + prefix  # the explicit source spec reads the same
+    again, _ = finetune.build_encoder_from_checkpoint(params)
+    np.testing.assert_array_equal(np.array(again.weights[0]), np.array(source.weights[0]))
+
+
 def test_init_checkpoint_must_hold_every_encoder_variable(models, tmp_path):
     source, config_file = _tiny_bert(tmp_path)
     params = finetune.FinetuneParams(init_checkpoint=None, config_file=config_file)
     params.init_checkpoint = tf.train.Checkpoint(something=tf.Variable(1.0)).write(
         str(tmp_path / "other"))
-    with pytest.raises(ValueError, match="does not hold every variable of the encoder"):
+    with pytest.raises(ValueError, match="unknown layout"):
         finetune.build_encoder_from_checkpoint(params)
     # A tf.train.Checkpoint of the encoder: restored completely, or refused with a count
     # (TF's object graph does not see Keras 3 layers kept in a Python list).
     params.init_checkpoint = tf.train.Checkpoint(encoder=source).write(str(tmp_path / "ckpt"))
     try:
-        restored = finetune.build_encoder_from_checkpoint(params)
+        restored, _ = finetune.build_encoder_from_checkpoint(params)
     except ValueError as error:
         assert f"of the encoder's {len(source.weights)} variables" in str(error)
     else:
