@@ -56,10 +56,11 @@ def _inputs(s, seed=0):
 
 
 def measure(runners):
-    """Median seconds per call of each runner, timed in interleaved rounds.
+    """Best (minimum) seconds per call of each runner over interleaved rounds.
 
     The machine may be shared: interleaving gives every runner the same exposure
-    to other load, so the ratios stay fair even when absolute numbers drift.
+    to other load, and the minimum is the least disturbed of its samples, for
+    the models and the reference matmul alike.
     """
     for label, fn in runners:
         print(f"    warm-up: {label}", flush=True)
@@ -73,7 +74,7 @@ def measure(runners):
             samples[label].append(time.perf_counter() - t0)
         print(f"    round {r + 1}/{FLAGS.rounds}: " + ", ".join(
             f"{label} {samples[label][-1] * 1e3:.0f} ms" for label, _ in runners), flush=True)
-    return {label: sorted(times)[len(times) // 2] for label, times in samples.items()}
+    return {label: min(times) for label, times in samples.items()}
 
 
 # ---- models -------------------------------------------------------------------------------
@@ -200,13 +201,14 @@ def verdict(setting, rows, matmul_rate):
 def render(results, matmul, threads, note):
     lines = ["## Encoder throughput", ""]
     lines.append(f"Machine: {machine()}. Threads: TF intra-op = torch = {threads} (set equal for fairness).")
-    lines.append("Command: `python -m bench.bench_encoder --write_results`"
-                 + (f" (flags: {' '.join(sys.argv[1:])})" if sys.argv[1:] else "") + ".")
+    shown = [a for a in sys.argv[1:] if not a.startswith(("--note", "--write_results"))]
+    command = " ".join(["python -m bench.bench_encoder --write_results"] + shown)
+    lines.append(f"Command: `{command}`.")
     lines.append("fp32, random weights, inference (`training=False`), one batch with some padding. Each "
                  f"setting times every model and a {MATMUL_N}^3 fp32 matmul (TF and torch) in {FLAGS.rounds} "
-                 "interleaved rounds and reports medians, so machine load hits all of them alike. TF models run "
-                 "under `tf.function`, with and without `jit_compile`; the share of matmul rate is against the "
-                 "faster of the TF and torch matmul.")
+                 "interleaved rounds and reports each one's best round (the least disturbed by other load). "
+                 "TF models run under `tf.function`, with and without `jit_compile`; the share of matmul rate "
+                 "is against the faster of the TF and torch matmul.")
     if note:
         lines.append(f"Note: {note}")
     lines.append("")

@@ -110,6 +110,17 @@ class BertWordpieceTokenizer(tf.Module):
         unknown_token=self._unknown_token,
         no_pretokenization=True,
     )
+    # The fast path: FastWordpiece's own whitespace/punctuation split on
+    # whole normalised strings (tests check it splits exactly like BERT).
+    self._wordpiece_end_to_end = text.FastWordpieceTokenizer(
+        vocab=vocab,
+        suffix_indicator="##",
+        max_bytes_per_word=4 * self.max_chars_per_word,
+        token_out_type=tf.int32,
+        unknown_token=self._unknown_token,
+        no_pretokenization=False,
+    )
+    self._starts_word = tf.constant([not t.startswith("##") for t in vocab], tf.bool)
     kept = [unicode_rules.PUNCTUATION, unicode_rules.CJK_IDEOGRAPHS]
     if self.do_lower_case:
       kept.append(_PUNCTUATION_AFTER_NFD)
@@ -186,10 +197,77 @@ class BertWordpieceTokenizer(tf.Module):
     return tuple(
         words.with_flat_values(x).merge_dims(1, 2) for x in (ids, starts, ends))
 
+  def normalize(self, strings):
+    """The reference's normalisation of whole strings (steps 1-3 of the module doc).
+
+    Whitespace becomes " " and CJK ideographs get a space on each side.
+    """
+    strings = unicode_rules.sanitize_utf8(
+        tf.convert_to_tensor(strings, tf.string), replace_nul=False)
+    if self.do_lower_case:
+      strings = text.normalize_utf8(strings, "NFD")
+      # Accent stripping and dropping in one pass: after NFD both only delete.
+      strings = tf.strings.regex_replace(
+          strings, unicode_rules.DROPPED_CHARS[:-1] + unicode_rules.NONSPACING_MARKS + "]", "")
+      strings = self._lowercase(strings)
+    else:
+      strings = tf.strings.regex_replace(strings, unicode_rules.DROPPED_CHARS, "")
+    strings = tf.strings.regex_replace(strings, unicode_rules.WHITESPACE, " ")
+    return tf.strings.regex_replace(strings, f"({unicode_rules.CJK_IDEOGRAPHS})", r" \1 ")
+
+  def _lowercase(self, strings):
+    """Per-character lower-casing like the reference, with ICU doing the bulk.
+
+    Before ICU runs, capital sigma becomes "σ" (ICU would give the contextual
+    final "ς") and the letters ICU's tables lack are mapped; that branch runs
+    only when such a character occurs.
+    """
+    strings = tf.strings.regex_replace(strings, "Σ", "σ")
+    pairs = _lowercase_fixes()
+    if not pairs:
+      return tf.strings.lower(strings, encoding="utf-8")
+    pattern = "[" + "".join(upper for upper, _ in pairs) + "]"
+
+    def fix():
+      fixed = strings
+      for upper, lower in pairs:
+        fixed = tf.strings.regex_replace(fixed, upper, lower)
+      return fixed
+
+    # An unanchored search (what regex_replace does) is far faster than a
+    # full match of ".*[...].*".
+    without = tf.strings.regex_replace(strings, pattern, "")
+    needed = tf.reduce_any(tf.strings.length(without) < tf.strings.length(strings))
+    fixed = tf.cond(needed, fix, lambda: strings)
+    return tf.strings.lower(fixed, encoding="utf-8")
+
+  def _unknown_long_words(self, strings, ids, starts, ends):
+    """Turns the pieces of every word longer than max_chars_per_word characters into one [UNK].
+
+    Words are recovered from the pieces (a word starts at every piece without
+    "##"); only words over max_chars_per_word bytes need their characters
+    counted.
+    """
+    flat_ids = ids.flat_values
+    is_start = tf.gather(self._starts_word, flat_ids)
+    word = tf.cumsum(tf.cast(is_start, tf.int32)) - 1
+    first = tf.math.segment_min(starts.flat_values, word)
+    last = tf.math.segment_max(ends.flat_values, word)
+    row = tf.math.segment_min(tf.cast(ids.value_rowids(), tf.int32), word)
+    num_bytes = last - first
+    maybe = tf.where(num_bytes > self.max_chars_per_word)
+    chars = tf.strings.length(
+        tf.strings.substr(tf.gather(strings, tf.gather_nd(row, maybe)),
+                          tf.gather_nd(first, maybe), tf.gather_nd(num_bytes, maybe)),
+        unit="UTF8_CHAR")
+    too_long = tf.scatter_nd(maybe, chars > self.max_chars_per_word, tf.shape(first, out_type=tf.int64))
+    piece_too_long = tf.gather(too_long, word)
+    new_ids = tf.where(piece_too_long, self.special_ids["unknown_id"], flat_ids)
+    keep = tf.logical_or(tf.logical_not(piece_too_long), is_start)
+    return tf.ragged.boolean_mask(ids.with_flat_values(new_ids), ids.with_flat_values(keep))
+
   def tokenize(self, strings):
     """Returns WordPiece ids [batch, (tokens)] int32."""
-    strings = unicode_rules.sanitize_utf8(tf.convert_to_tensor(strings, tf.string))
-    words, _, _ = self._split_words(strings)
-    normalized = self._unknown_if_too_long(self._normalize_words(words.flat_values))
-    ids = self._wordpiece.tokenize(normalized)
-    return words.with_flat_values(ids).merge_dims(1, 2)
+    normalized = self.normalize(strings)
+    ids, starts, ends = self._wordpiece_end_to_end.tokenize_with_offsets(normalized)
+    return self._unknown_long_words(normalized, ids, starts, ends)

@@ -16,7 +16,6 @@ import pytest
 import tensorflow as tf
 
 from preprocessors.full_tokenizer import FullTokenizer
-from preprocessors import unicode_rules
 from preprocessors.packing import bert_pack_inputs
 from preprocessors.wordpiece import BertWordpieceTokenizer
 from tests.preprocessors import reference_packing
@@ -96,49 +95,55 @@ def test_full_tokenizer_equals_in_graph_tokenizer(multilingual_vocab, passages, 
     assert python.encode(passage) == ids, passage
 
 
-def _hf_words(normalizer, pre_tokenizer, s):
-  return [w for w, _ in pre_tokenizer.pre_tokenize_str(normalizer.normalize_str(s))]
+@pytest.mark.parametrize("lower", [True, False])
+def test_tokenize_with_offsets_gives_the_same_ids(multilingual_vocab, passages, lower):
+  ours = BertWordpieceTokenizer(multilingual_vocab, lower)
+  texts = tf.constant(passages)
+  ids, starts, ends = ours.tokenize_with_offsets(texts)
+  assert ids.to_list() == ours.tokenize(texts).to_list()
+  assert (ends.flat_values >= starts.flat_values).numpy().all()
 
 
 @pytest.mark.parametrize("lower", [True, False])
-def test_every_code_point_matches_hf_where_hf_tables_are_current(minilm_vocab, lower):
-  """Normalisation + splitting of every code point in planes 0-3 and 14.
+def test_every_code_point_matches_hf_where_hf_tables_are_current(tmp_path, lower):
+  """Every code point of planes 0-3 and 14, in "a{c}a a{c}{c}a".
 
-  Ours must equal FullTokenizer (Python's unicodedata, Unicode 14) on every
-  code point assigned in Unicode 14, and HF on every such code point where
-  HF's character tables agree with Unicode 14; HF's Rust tables are older, so
-  on the characters added since they differ from both.
+  Normalised text must equal FullTokenizer's (Python's unicodedata, Unicode
+  14) on every code point assigned in Unicode 14. Ids with the vocabulary
+  {a, ##a} show how each character splits (dropped: "a", "##a"; whitespace:
+  "a", "a"; punctuation: "a", [UNK], "a"; letter: [UNK]); they must equal
+  FullTokenizer's, and HF's wherever HF's normaliser and pre-tokenizer agree
+  with FullTokenizer on that string's text and words. HF's Rust tables are older than Unicode
+  14, so on characters added since they differ from both.
   """
-  from tokenizers import normalizers, pre_tokenizers
-  normalizer = normalizers.BertNormalizer(lowercase=lower)
-  pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-  ours = BertWordpieceTokenizer(minilm_vocab, lower)
-  python = FullTokenizer(minilm_vocab, lower)
+  from tokenizers.implementations import BertWordPieceTokenizer as HfBert
+  vocab = tmp_path / "vocab.txt"
+  vocab.write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a", "##a"]) + "\n")
+  hf = HfBert(str(vocab), lowercase=lower)._tokenizer
+  hf.encode_special_tokens = True
+  ours = BertWordpieceTokenizer(str(vocab), lower)
+  python = FullTokenizer(str(vocab), lower)
   code_points = [cp for cp in list(range(0x323B0)) + list(range(0xE0000, 0xE01F0))
-                 if not 0xD800 <= cp < 0xE000]
-  strings = [f"a{chr(cp)}b {chr(cp)}{chr(cp)}" for cp in code_points]
-  words, _, _ = ours._split_words(unicode_rules.sanitize_utf8(tf.constant(strings)))
-  normalized = words.with_flat_values(ours._normalize_words(words.flat_values)).to_list()
-  stale_hf, differ_from_python, mismatches = [], [], []
-  unassigned_in_python = 0
-  for cp, s, got in zip(code_points, strings, normalized):
-    if unicodedata.category(chr(cp)) == "Cn":
-      # Assigned only after Unicode 14 (Python 3.11's tables), if at all;
-      # RE2's newer tables may classify it. Nothing to compare against.
-      unassigned_in_python += 1
-      continue
-    got = [w.decode("utf-8") for w in got if w]
-    hf = _hf_words(normalizer, pre_tokenizer, s)
-    py = python.split_words(s)
-    if got != py:
-      differ_from_python.append(hex(cp))
-    if hf != py:
-      stale_hf.append(cp)
-    elif got != hf:
-      mismatches.append((f"U+{cp:04X}", got, hf))
-  assert mismatches == []
-  assert differ_from_python == []
-  # HF's tables lag Unicode on few code points, and none of them is common.
-  assert len(stale_hf) < 0.01 * (len(code_points) - unassigned_in_python)
-  print(f"lower={lower}: {len(code_points) - unassigned_in_python} code points compared, "
-        f"{len(stale_hf)} where HF's tables are older than Unicode 14")
+                 if not 0xD800 <= cp < 0xE000 and unicodedata.category(chr(cp)) != "Cn"]
+  strings = [f"a{chr(cp)}a a{chr(cp)}{chr(cp)}a" for cp in code_points]
+  normalized = [s.decode("utf-8") for s in ours.normalize(tf.constant(strings)).numpy()]
+  ids = ours.tokenize(tf.constant(strings)).to_list()
+  hf_ids = [e.ids for e in hf.encode_batch(strings, add_special_tokens=False)]
+  bad_normal, bad_ids, stale_hf = [], [], 0
+  for cp, s, norm, got, theirs in zip(code_points, strings, normalized, ids, hf_ids):
+    want_norm = python.normalize(s)
+    if norm != want_norm:
+      bad_normal.append(f"U+{cp:04X}")
+    want = python.encode(s)
+    # HF is current on s when its normaliser and its pre-tokenizer do what
+    # FullTokenizer does (judged on text and words, not on the ids compared).
+    hf_current = (hf.normalizer.normalize_str(s) == want_norm and
+                  [w for w, _ in hf.pre_tokenizer.pre_tokenize_str(want_norm)]
+                  == python.split_words(s))
+    stale_hf += not hf_current
+    if got != want or (hf_current and got != theirs):
+      bad_ids.append((f"U+{cp:04X}", got, want, theirs))
+  assert bad_normal == [] and bad_ids == []
+  assert stale_hf < 0.01 * len(code_points)
+  print(f"lower={lower}: {len(code_points)} code points compared, "
+        f"{stale_hf} where HF's tables are older than Unicode 14")

@@ -139,3 +139,31 @@ def test_bfloat16_and_float16_weights_are_widened_to_float32(tmp_path):
         expected = (original.astype("float16").astype("float32") if source == "pooler.dense.weight"
                     else tf.cast(tf.cast(original, tf.bfloat16), tf.float32).numpy())
         np.testing.assert_array_equal(variable.numpy(), expected, err_msg=source)
+
+
+def test_pytorch_bin_without_torch_says_how_to_proceed(tmp_path, monkeypatch):
+    (tmp_path / "config.json").write_text(json.dumps(tiny_config("bert").to_hf_config()))
+    (tmp_path / "pytorch_model.bin").write_bytes(b"not read")
+    monkeypatch.setitem(__import__("sys").modules, "torch", None)  # as if torch were not installed
+    with pytest.raises(ImportError, match="needs torch.*safetensors"):
+        load_hf(tmp_path)
+
+
+def test_import_into_a_model_built_inside_a_name_scope(tmp_path, monkeypatch):
+    import keras
+
+    from export.sources import hf
+
+    encoder = build_encoder(tiny_config("bert"))
+    write_hf_dir(tmp_path, encoder, "bert")
+
+    def build_in_scope(config):
+        with keras.name_scope("outer"):
+            return build_encoder(config)
+
+    monkeypatch.setattr(hf, "build_encoder", build_in_scope)
+    result = load_hf(tmp_path)
+    assert result.encoder.weights[0].path == "outer/word_embeddings/embeddings"
+    assert result.report.missing == []
+    inputs = random_inputs(2, 4)
+    assert_outputs_close(result.encoder(inputs), encoder(inputs), atol=1e-6)
