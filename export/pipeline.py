@@ -244,6 +244,9 @@ def run_export(options, printer=print):
             from preprocessors.preprocessing_module import save_preprocessing_model
 
             save_preprocessing_model(pre_module, pre_stage.path)
+        for stage in (enc_stage, pre_stage):
+            if stage:
+                stage.start_tarball()  # compresses in the background while verification runs
         figures = {}
         if want_encoder:
             stages.start("verify encoder")

@@ -173,11 +173,13 @@ def test_tarball_resolves_through_tensorflow_hub_http_resolver(tmp_path, monkeyp
     module.f = tf.function(lambda: module.v * 2.0, input_signature=[])
     staged = publish.StagedVersion(tmp_path / "hub", "local", "m")
     tf.saved_model.save(module, str(staged.path))
+    staged.start_tarball()  # in the background, as the pipeline does during verification
     publish.write_manifest(staged.path, artifact="encoder", source=None)
     out = staged.publish()
     with tarfile.open(out.tarball) as tar:
         names = tar.getnames()
-    assert "saved_model.pb" in names and "MANIFEST.json" in names
+    assert "saved_model.pb" in names and names[-1] == "MANIFEST.json"
+    assert sorted(names) == sorted(p.relative_to(out.path).as_posix() for p in out.path.rglob("*"))
     assert names.index("variables") < names.index("variables/variables.index")
 
     hub_root = tmp_path / "hub"
