@@ -148,7 +148,7 @@ def _resolve_vocab(options, result):
     if do_lower_case is None:
         do_lower_case = result.do_lower_case
     if do_lower_case is None:
-        do_lower_case = bool(vocab_file)  # WordPiece vocabularies are mostly uncased
+        do_lower_case = True  # the google-research default for BERT and ALBERT alike
     return vocab_file, sp_model_file, bool(do_lower_case)
 
 
