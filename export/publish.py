@@ -382,6 +382,20 @@ def stage_version(hub_root, publisher, name):
         staged.cleanup()
 
 
+def publish_version(hub_root, publisher, name, write, *, version=None, render_card=None,
+                    manifest=None):
+    """Stages, writes and atomically publishes one version; returns its PublishedVersion.
+
+    `write(path)` writes the SavedModel into `path`; `manifest` (keyword arguments of
+    write_manifest) adds MANIFEST.json. If anything raises, nothing is published.
+    """
+    with stage_version(hub_root, publisher, name) as staged:
+        write(staged.path)
+        if manifest is not None:
+            write_manifest(staged.path, **manifest)
+        return staged.publish(version=version, render_card=render_card)
+
+
 # ---------------------------------------------------------------------------- garbage
 
 
