@@ -7,6 +7,8 @@ from official_encoders.electra import ElectraEncoder
 from official_encoders.from_pretrained import from_pretrained
 from official_encoders.masked_lm import MaskedLMHead
 from official_encoders.pretrainer import EncoderWithMaskedLM, EncoderWithRtd
+from official_encoders.resolver import resolve  # handle -> integrity-checked local path
+from official_encoders.hub_layer import HubLayer
 
 _ENCODER_CLASSES = {"bert": BertEncoder, "albert": AlbertEncoder, "electra": ElectraEncoder}
 
@@ -21,5 +23,6 @@ def build_encoder(config, **kwargs):
 
 __all__ = [
     "AlbertEncoder", "BertEncoder", "ElectraEncoder", "EncoderConfig", "EncoderWithMaskedLM",
-    "EncoderWithRtd", "MaskedLMHead", "build_encoder", "from_pretrained",
+    "EncoderWithRtd", "HubLayer", "MaskedLMHead", "build_encoder", "from_pretrained",
+    "resolve",
 ]

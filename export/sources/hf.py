@@ -126,7 +126,7 @@ class _TensorFiles:
                 continue
             handle = safe_open(str(path), framework="numpy")
             for name in handle.keys():
-                self._where[name] = handle
+                self._where[name] = (handle, path)
 
     def _load_torch(self, path):
         try:
@@ -147,7 +147,22 @@ class _TensorFiles:
         source = self._where[name]
         if isinstance(source, np.ndarray):
             return source
-        return np.asarray(source.get_tensor(name), dtype=np.float32)
+        handle, path = source
+        if handle.get_slice(name).get_dtype() == "BF16":
+            return _read_bfloat16(path, name)
+        return np.asarray(handle.get_tensor(name), dtype=np.float32)
+
+
+def _read_bfloat16(path, name) -> np.ndarray:
+    """numpy has no bfloat16: read the raw bytes (safetensors layout: u64 header size, JSON header,
+    data) and widen them to float32, whose upper 16 bits bfloat16 is."""
+    with open(path, "rb") as f:
+        header_size = int.from_bytes(f.read(8), "little")
+        entry = json.loads(f.read(header_size))[name]
+        start, end = entry["data_offsets"]
+        f.seek(8 + header_size + start)
+        raw = np.frombuffer(f.read(end - start), dtype="<u2")
+    return (raw.astype(np.uint32) << 16).view(np.float32).reshape(entry["shape"])
 
 
 def _canonical(name):

@@ -45,6 +45,18 @@ def _matches(patterns: Sequence[str], *names: str) -> bool:
                for p in patterns for n in names)
 
 
+def _targets_by_relative_path(model, wanted):
+    """Variables keyed by the path the rows use, even if the model was built inside a name scope
+    (then every path carries an extra leading "scope/")."""
+    targets = {}
+    for variable in model.weights:
+        parts = variable.path.split("/")
+        relative = next(("/".join(parts[k:]) for k in range(len(parts)) if "/".join(parts[k:]) in wanted),
+                        variable.path)
+        targets[relative] = variable
+    return targets
+
+
 def assign(model, rows: Sequence[Row], source_names: Iterable[str], read: Callable[[str], np.ndarray],
            allow_missing: Sequence[str] = (), what: str = "checkpoint") -> ImportReport:
     """Load every row whose target is a variable of `model`; raise on a missing or misshapen tensor.
@@ -53,7 +65,7 @@ def assign(model, rows: Sequence[Row], source_names: Iterable[str], read: Callab
     source names/globs that may be absent; their variables keep their
     initial values.
     """
-    targets = {v.path: v for v in model.weights}
+    targets = _targets_by_relative_path(model, {row.target for row in rows})
     available = set(source_names)
     report = ImportReport()
     used, assigned = set(), set()

@@ -142,7 +142,7 @@ def check_mixed_precision(encoder, config, policy):
     assert outputs["sequence_output"].dtype == tf.float32
     assert outputs["pooled_output"].dtype == tf.float32
     reference = encoder(inputs, training=False)
-    tolerance = 0.1 if compute == "bfloat16" else 0.02
+    tolerance = 0.05 if compute == "bfloat16" else 0.01  # observed worst over seeds: 0.011 / 0.0014
     np.testing.assert_allclose(outputs["sequence_output"], reference["sequence_output"], atol=tolerance)
     jitted = tf.function(lambda x: half(x, training=False)["sequence_output"], jit_compile=True)
     np.testing.assert_allclose(jitted(inputs), outputs["sequence_output"], atol=tolerance)
@@ -170,6 +170,7 @@ def check_saved_model_round_trip(encoder, config, tmp_path):
 
 def check_encoder(encoder_class, config, tmp_path):
     """Every check above, on a fresh `encoder_class(config)`."""
+    keras.utils.set_random_seed(0)
     encoder = encoder_class(config)
     assert isinstance(encoder, keras.Model) and type(encoder).family == config.family
     check_call(encoder, config)

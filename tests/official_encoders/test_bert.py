@@ -2,9 +2,10 @@
 
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from official_encoders import BertEncoder, build_encoder
-from tests.official_encoders.encoder_checks import check_encoder, tiny_config
+from tests.official_encoders.encoder_checks import check_encoder, random_inputs, tiny_config
 
 
 def test_bert_encoder(tmp_path):
@@ -41,3 +42,16 @@ def test_missing_input_key_is_named():
     encoder = build_encoder(tiny_config("bert"))
     with pytest.raises(KeyError, match="input_type_ids"):
         encoder({"input_word_ids": np.array([[1, 2]], "int32"), "input_mask": np.array([[1, 1]], "int32")})
+
+
+@pytest.mark.parametrize("key, value, message", [
+    ("input_word_ids", 100, "word_embeddings: ids must be in \\[0, 100\\)"),
+    ("input_type_ids", 2, "type_embeddings: ids must be in \\[0, 2\\)"),
+    ("input_word_ids", -1, "word_embeddings: ids must be in"),
+])
+def test_out_of_range_ids_name_the_vocab_size(key, value, message):
+    encoder = build_encoder(tiny_config("bert"))
+    inputs = random_inputs(1, 4)
+    inputs[key][0, 2] = value
+    with pytest.raises(tf.errors.InvalidArgumentError, match=message):
+        encoder(inputs)

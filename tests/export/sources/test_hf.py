@@ -108,3 +108,62 @@ def test_directory_without_weights_says_what_it_expected(tmp_path):
     (tmp_path / "config.json").write_text(json.dumps(tiny_config("bert").to_hf_config()))
     with pytest.raises(FileNotFoundError, match="model.safetensors"):
         load_hf(tmp_path)
+
+
+def test_bfloat16_and_float16_weights_are_widened_to_float32(tmp_path):
+    import tensorflow as tf
+    from safetensors.numpy import load_file, save_file
+
+    encoder = build_encoder(tiny_config("bert"))
+    write_hf_dir(tmp_path, encoder, "bert")
+    tensors = load_file(str(tmp_path / "model.safetensors"))
+    # Store one tensor as float16, the rest as bfloat16 (bytes made by TensorFlow's own bfloat16 cast).
+    raw = {}
+    for name, value in tensors.items():
+        if name == "pooler.dense.weight":
+            raw[name] = value.astype("float16")
+        else:
+            raw[name] = tf.bitcast(tf.cast(value, tf.bfloat16), tf.uint16).numpy()
+    save_file(raw, str(tmp_path / "model.safetensors"))
+    # Patch the header dtype from U16 to BF16 (same width) so the file is a genuine bfloat16 file.
+    data = (tmp_path / "model.safetensors").read_bytes()
+    size = int.from_bytes(data[:8], "little")
+    header = data[8:8 + size].replace(b'"U16"', b'"BF16"')
+    header += b" " * (-len(header) % 8)  # keep the data 8-byte aligned
+    (tmp_path / "model.safetensors").write_bytes(len(header).to_bytes(8, "little") + header + data[8 + size:])
+
+    result = load_hf(tmp_path)
+    for source, target in result.report.loaded:
+        variable = next(v for v in result.encoder.weights if v.path == target)
+        original = next(v for v in encoder.weights if v.path == target).numpy()
+        expected = (original.astype("float16").astype("float32") if source == "pooler.dense.weight"
+                    else tf.cast(tf.cast(original, tf.bfloat16), tf.float32).numpy())
+        np.testing.assert_array_equal(variable.numpy(), expected, err_msg=source)
+
+
+def test_pytorch_bin_without_torch_says_how_to_proceed(tmp_path, monkeypatch):
+    (tmp_path / "config.json").write_text(json.dumps(tiny_config("bert").to_hf_config()))
+    (tmp_path / "pytorch_model.bin").write_bytes(b"not read")
+    monkeypatch.setitem(__import__("sys").modules, "torch", None)  # as if torch were not installed
+    with pytest.raises(ImportError, match="needs torch.*safetensors"):
+        load_hf(tmp_path)
+
+
+def test_import_into_a_model_built_inside_a_name_scope(tmp_path, monkeypatch):
+    import keras
+
+    from export.sources import hf
+
+    encoder = build_encoder(tiny_config("bert"))
+    write_hf_dir(tmp_path, encoder, "bert")
+
+    def build_in_scope(config):
+        with keras.name_scope("outer"):
+            return build_encoder(config)
+
+    monkeypatch.setattr(hf, "build_encoder", build_in_scope)
+    result = load_hf(tmp_path)
+    assert result.encoder.weights[0].path == "outer/word_embeddings/embeddings"
+    assert result.report.missing == []
+    inputs = random_inputs(2, 4)
+    assert_outputs_close(result.encoder(inputs), encoder(inputs), atol=1e-6)

@@ -47,6 +47,12 @@ def _max_diff(ours, theirs, mask=None):
     return float(np.max(np.abs(ours - theirs)))
 
 
+def _check_head(key, ours, theirs, mask=None):
+    diff = _max_diff(ours, theirs, mask)
+    print(f"max abs diff {key}: {diff:.1e}")
+    assert diff <= TOLERANCE, f"{key}: max abs diff {diff}"
+
+
 def _compare(ours, reference, inputs, has_pooler):
     """sequence_output, every encoder_outputs entry and (if any) pooled_output against HF outputs."""
     mask = inputs["input_mask"].astype(bool)
@@ -57,6 +63,7 @@ def _compare(ours, reference, inputs, has_pooler):
         diffs[f"encoder_outputs[{i}]"] = _max_diff(a, b, mask)
     if has_pooler:
         diffs["pooled_output"] = _max_diff(ours["pooled_output"], reference.pooler_output)
+    print("max abs diffs:", {k: f"{v:.1e}" for k, v in diffs.items()})
     for key, diff in diffs.items():
         assert diff <= TOLERANCE, f"{key}: max abs diff {diff}"
     return diffs
@@ -94,7 +101,7 @@ def test_bert_for_pretraining(tmp_path):
     with torch.no_grad():
         body = reference.bert(**_torch_inputs(inputs), output_hidden_states=True)
     _compare(ours, body, inputs, has_pooler=True)
-    assert _max_diff(ours["mlm_logits"], _mlm_logits(theirs.prediction_logits)) <= TOLERANCE
+    _check_head("mlm_logits", ours["mlm_logits"], _mlm_logits(theirs.prediction_logits))
 
 
 def test_albert_model(tmp_path):
@@ -117,7 +124,7 @@ def test_albert_for_masked_lm(tmp_path):
     ours = result.model({**inputs, "masked_lm_positions": POSITIONS})
     theirs = _run(reference, inputs)
     _compare(ours, theirs, inputs, has_pooler=False)
-    assert _max_diff(ours["mlm_logits"], _mlm_logits(theirs.logits)) <= TOLERANCE
+    _check_head("mlm_logits", ours["mlm_logits"], _mlm_logits(theirs.logits))
 
 
 def test_electra_model(tmp_path):
@@ -137,7 +144,7 @@ def test_electra_for_pretraining_discriminator(tmp_path):
     ours, theirs = result.model(inputs), _run(reference, inputs)
     _compare(ours, theirs, inputs, has_pooler=False)
     mask = inputs["input_mask"].astype(bool)
-    assert _max_diff(ours["rtd_logits"], theirs.logits, mask) <= TOLERANCE
+    _check_head("rtd_logits", ours["rtd_logits"], theirs.logits, mask)
 
 
 def test_electra_for_masked_lm_generator(tmp_path):
@@ -149,7 +156,7 @@ def test_electra_for_masked_lm_generator(tmp_path):
     inputs = _inputs()
     ours, theirs = result.model({**inputs, "masked_lm_positions": POSITIONS}), _run(reference, inputs)
     _compare(ours, theirs, inputs, has_pooler=False)
-    assert _max_diff(ours["mlm_logits"], _mlm_logits(theirs.logits)) <= TOLERANCE
+    _check_head("mlm_logits", ours["mlm_logits"], _mlm_logits(theirs.logits))
 
 
 def test_real_all_minilm_l6_v2_on_multilingual_passages():
