@@ -76,7 +76,8 @@ class ExportSummary:
                 lines.append(f"    trainable variables: {tv}")
                 lines.append(f"    dropout: {v['dropout']}; gradients: {v['gradients']}")
             else:
-                lines.append(f"    {v['sentences']} sample sentences equal to the in-memory preprocessor; "
+                also = f" and to {v['python_reference']}" if v.get("python_reference") else ""
+                lines.append(f"    {v['sentences']} sample sentences equal to the in-memory preprocessor{also}; "
                              f"seq_length {v['seq_length']}")
         lines.append("  seconds: " + ", ".join(f"{k} {s:.1f}" for k, s in self.seconds.items()))
         return "\n".join(lines)

@@ -208,11 +208,20 @@ def _check_gradients(loaded, inputs, problems):
     return out
 
 
-def verify_preprocessing(export_dir, module, sentences, encoder_dir=None):
-    """The reloaded preprocessor gives the in-memory preprocessor's outputs on `sentences`.
+def _python_reference(module):
+    """The pure-Python WordPiece tokenizer for the module's vocabulary (None for SentencePiece)."""
+    from preprocessors.full_tokenizer import FullTokenizer
+    from preprocessors.wordpiece import BertWordpieceTokenizer
 
-    With `encoder_dir`, also checks that its token ids fit the encoder's vocabulary.
-    """
+    tokenizer = module.tokenizer
+    if isinstance(tokenizer, BertWordpieceTokenizer):
+        return FullTokenizer(tokenizer.vocab_file, tokenizer.do_lower_case)
+    return None
+
+
+def verify_preprocessing(export_dir, module, sentences):
+    """The reloaded preprocessor gives the in-memory preprocessor's outputs on `sentences`,
+    and (WordPiece) the same token ids as the pure-Python reference tokenizer."""
     reloaded = tf.saved_model.load(str(export_dir))
     text = tf.constant(list(sentences))
     want = module(text)
@@ -222,8 +231,16 @@ def verify_preprocessing(export_dir, module, sentences, encoder_dir=None):
     got_tokens = reloaded.tokenize(text)
     if not np.array_equal(want_tokens.flat_values.numpy(), got_tokens.flat_values.numpy()):
         mismatched.append("tokenize")
+    reference = _python_reference(module)
+    python_mismatches = 0
+    if reference is not None:  # the pure-Python tokenizer, token for token
+        for sentence, ids in zip(sentences, got_tokens.to_list()):
+            python_mismatches += reference.encode(sentence) != list(ids)
+        if python_mismatches:
+            mismatched.append(f"tokenize vs preprocessors.full_tokenizer on {python_mismatches} sentences")
     special = {k: int(v) for k, v in reloaded.tokenize.get_special_tokens_dict().items()}
     figures = {"sentences": len(sentences), "mismatched_outputs": mismatched,
+               "python_reference": type(reference).__name__ if reference is not None else None,
                "seq_length": int(got["input_word_ids"].shape[1]), "special_tokens": special}
     if mismatched:
         raise VerificationError(

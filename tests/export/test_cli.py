@@ -65,7 +65,8 @@ def test_all_with_legacy_v1_then_a_second_version(tmp_path, hf_dirs):
     assert set(manifest["source"]["files"]) >= {str(hf_dirs["bert"] / "model.safetensors")}
     assert manifest["config"]["hidden_size"] == 16 and manifest["heads"] == ["mlm"]
     assert manifest["verification"]["max_abs_diff"]["legacy_v1"] <= 1e-5
-    assert publish.read_manifest(pre.path)["verification"]["mismatched_outputs"] == []
+    pre_figures = publish.read_manifest(pre.path)["verification"]
+    assert pre_figures["mismatched_outputs"] == [] and pre_figures["python_reference"] == "FullTokenizer"
     assert "max abs diff (<= 1e-05)" in summary.text()
 
     card = pathlib.Path(encoder.card).read_text()
@@ -284,3 +285,17 @@ def test_tf1_tf2_and_preset_sources(tmp_path):
                         vocab_file=str(big_vocab)).artifacts
     assert preset.path == str(hub / "local" / "small_bert" / "bert_en_uncased_L-2_H-128_A-2" / "1")
     assert publish.read_manifest(preset.path)["config"]["hidden_size"] == 128
+
+
+def test_preprocessor_verification_catches_a_different_tokenizer(tmp_path):
+    from preprocessors.preprocessing_module import PreprocessingModule, save_preprocessing_model
+    from preprocessors.wordpiece import BertWordpieceTokenizer
+
+    vocab = str(tiny_models.write_vocab(tmp_path))
+    uncased = PreprocessingModule(BertWordpieceTokenizer(vocab, True), seq_length=16)
+    save_preprocessing_model(uncased, tmp_path / "pre")
+    figures = verify.verify_preprocessing(tmp_path / "pre", uncased, ["Hello world", "THE DOG"])
+    assert figures["python_reference"] == "FullTokenizer" and figures["mismatched_outputs"] == []
+    cased = PreprocessingModule(BertWordpieceTokenizer(vocab, False), seq_length=16)
+    with pytest.raises(verify.VerificationError, match=r"differs from the in-memory one on \['input_word_ids'"):
+        verify.verify_preprocessing(tmp_path / "pre", cased, ["Hello world", "THE DOG"])
