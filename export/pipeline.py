@@ -71,7 +71,8 @@ class ExportSummary:
             v = a.verification
             if a.kind == "encoder":
                 diffs = ", ".join(f"{k} {d:.2g}" for k, d in v["max_abs_diff"].items())
-                lines.append(f"    max abs diff (<= {v['tolerance']:g}): {diffs}")
+                scale = max(1.0, max(v["output_scale"].values()))
+                lines.append(f"    max abs diff (<= {v['tolerance']:g} x output scale {scale:.3g}): {diffs}")
                 tv = v["trainable_variables"]["found"]
                 lines.append(f"    trainable variables: {tv}")
                 lines.append(f"    dropout: {v['dropout']}; gradients: {v['gradients']}")

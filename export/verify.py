@@ -77,7 +77,7 @@ def verify_encoder(export_dir, result, *, with_heads=True, legacy_v1=False, tole
     tolerance = tolerance or (FLOAT32_TOLERANCE if _compute_dtype(result.encoder) == "float32"
                               else MIXED_TOLERANCE)
     config = result.config
-    figures = {"tolerance": tolerance, "max_abs_diff": {}}
+    figures = {"tolerance": tolerance, "max_abs_diff": {}, "output_scale": {}}
     problems = []
     say("verify: hub.load")
     loaded = hub.load(str(export_dir))
@@ -106,6 +106,8 @@ def verify_encoder(export_dir, result, *, with_heads=True, legacy_v1=False, tole
             got = _pick(fn(part_inputs, training=False), keys)
             diff = _max_abs_diff(expected, got)
             figures["max_abs_diff"][part] = max(diff, figures["max_abs_diff"].get(part, 0.0))
+            scale = max(float(np.max(np.abs(np.asarray(t)))) for t in tf.nest.flatten(expected))
+            figures["output_scale"][part] = max(scale, figures["output_scale"].get(part, 0.0))
             if part == "root" and legacy_v1:
                 pooled, sequence = loaded([inputs["input_word_ids"], inputs["input_mask"],
                                            inputs["input_type_ids"]], training=False)
@@ -148,9 +150,15 @@ def verify_encoder(export_dir, result, *, with_heads=True, legacy_v1=False, tole
     figures["gradients"] = _check_gradients(loaded, inputs, problems)
     say("verify: done")
 
+    # float32 rounding grows with the size of the values: outputs in the tens (a
+    # fine-tuned BERT) can differ by ~1e-5 between two equally valid graphs. The bound
+    # is the tolerance times the largest output magnitude, when that exceeds 1.
     for part, diff in figures["max_abs_diff"].items():
-        if not diff <= tolerance:
-            problems.append(f"{part}: max abs diff {diff:.3g} > {tolerance:g}")
+        compared = {"legacy_v1": "root", "keras_layer": "root"}.get(part, part.removeprefix("keras_layer_"))
+        scale = max(1.0, figures["output_scale"].get(compared, 1.0))
+        if not diff <= tolerance * scale:
+            problems.append(f"{part}: max abs diff {diff:.3g} > {tolerance:g}"
+                            + (f" x output scale {scale:.3g}" if scale > 1 else ""))
     if problems:
         raise VerificationError("Export verification failed, nothing was published: " + "; ".join(problems))
     return figures
