@@ -117,7 +117,10 @@ def test_model_card_and_index_pages(server):
     ("//etc/passwd", 404),  # http.server collapses the leading "//"
     ("/tiny/encoder/0?tf-hub-format=compressed", 400),
     ("/tiny/encoder/01?tf-hub-format=compressed", 400),
-    ("/tiny/encoder/abc", 400),
+    ("/tiny/encoder/abc", 404),
+    ("/tiny/encoder/1/variables", 404),
+    ("/tiny/encoder/1/variables/1?tf-hub-format=compressed", 404),
+    ("/a/b/c/d/e/f/g/h", 400),
     ("/tiny/encoder/1?tf-hub-format=uncompressed", 400),
     ("/tiny/encoder/9?tf-hub-format=compressed", 404),
     ("/tiny/nope/1?tf-hub-format=compressed", 404),
