@@ -29,3 +29,26 @@ def make_tiny_hub(hub_root, work_dir, publisher="tiny", name="encoder", seeds=(0
             card=(f"# Tiny encoder v{version}\n\n<!-- asset-path: {name}/{version} -->\n"
                   f"A hand-built encoder, seed `{seed}`.\n\n- hidden size 8\n"))
     return pathlib.Path(hub_root)
+
+
+def export_tiny_bert(hub_root, work_dir, seq_length=16):
+    """A tiny real BERT (+MLM) and its WordPiece preprocessor, exported by `python -m export`'s pipeline.
+
+    Returns (result, encoder_dir, preprocessor_dir): `result` is the source
+    export.sources.ImportResult (the Keras 3 model the export was made from).
+    """
+    from export import pipeline
+    from export.sources.tf2 import save_pretrained
+    from tests.export import tiny_models
+
+    work_dir = pathlib.Path(work_dir)
+    work_dir.mkdir(parents=True, exist_ok=True)
+    vocab = tiny_models.write_vocab(work_dir)
+    result = tiny_models.tiny_result("bert", "mlm", vocab_file=vocab)
+    source = save_pretrained(result, work_dir / "tf2")
+    summary = pipeline.run_export(
+        pipeline.ExportOptions(source=f"tf2:{source}", hub_root=str(hub_root), export_type="all",
+                               publisher="test", name="tiny_bert", seq_length=seq_length),
+        printer=lambda line: None)
+    encoder, preprocessor = summary.artifacts
+    return result, encoder.path, preprocessor.path
