@@ -310,3 +310,24 @@ def test_wordpiece_text_model_records_the_tensorflow_text_ops(tmp_path):
     assert runs["with"].returncode == 0, runs["with"].stderr[-2000:]
     assert runs["without"].returncode != 0
     assert any(op in runs["without"].stderr for op in notes["custom_ops"])
+
+
+def test_real_export_hub_module_url_brings_its_own_vocabulary(tiny_bert_hub, tmp_path):
+    """No --preprocess_url: the WordPiece preprocessor is built from the encoder's vocab asset."""
+    train = tmp_path / "train.csv"
+    train.write_text("sentence,label\nthe quick brown fox,a\na lazy dog,b\nhello world,a\n"
+                     "reset my password,b\n")
+    params = finetune.FinetuneParams(
+        hub_module_url=tiny_bert_hub["encoder"], train_data=str(train),
+        model_dir=str(tmp_path / "run"), epochs=1, batch_size=4, seq_length=16)
+    summary = finetune.run(params, verbose=0)
+    serving = tf.saved_model.load(summary["export_dir"]).signatures["serving_default"]
+    probabilities = serving(sentence=tf.constant(["hello fox"]))["probabilities"].numpy()
+    assert probabilities.shape == (1, 2)
+    # Same token ids as the exported companion preprocessor gives.
+    module = finetune.load_preprocessor(params, tf.saved_model.load(tiny_bert_hub["encoder"]))
+    companion = tf.saved_model.load(tiny_bert_hub["preprocessor"])
+    words = tf.constant(["The quick brown fox!", "hello world"])
+    np.testing.assert_array_equal(module([words])["input_word_ids"].numpy(),
+                                  companion(words)["input_word_ids"].numpy())
+    assert summary["custom_ops"]
