@@ -26,13 +26,15 @@ from absl import app
 from absl import flags
 
 FLAGS = flags.FLAGS
-flags.DEFINE_integer("steps", 20, "Timed training steps per way and round.")
-flags.DEFINE_integer("rounds", 5, "Interleaved rounds.")
-flags.DEFINE_integer("batch_size", 16, "Batch size.")
-flags.DEFINE_integer("seq_length", 128, "Sequence length.")
-flags.DEFINE_integer("hidden_size", 256, "Encoder hidden size.")
-flags.DEFINE_integer("num_layers", 4, "Transformer layers.")
-flags.DEFINE_bool("write", False, "Append the result to BENCHMARKS.md.")
+def define_flags():
+    """Declares the flags; only when run as a program, so importing this module never clashes."""
+    flags.DEFINE_integer("steps", 20, "Timed training steps per way and round.")
+    flags.DEFINE_integer("rounds", 5, "Interleaved rounds.")
+    flags.DEFINE_integer("batch_size", 16, "Batch size.")
+    flags.DEFINE_integer("seq_length", 128, "Sequence length.")
+    flags.DEFINE_integer("hidden_size", 256, "Encoder hidden size.")
+    flags.DEFINE_integer("num_layers", 4, "Transformer layers.")
+    flags.DEFINE_bool("write", False, "Append the result to BENCHMARKS.md.")
 
 
 def _config():
@@ -158,4 +160,5 @@ def _append_benchmarks(table):
 
 
 if __name__ == "__main__":
+    define_flags()
     app.run(main)
