@@ -131,6 +131,11 @@ def main(argv):
     lines = [f"| {name} | {result[name] * 1e3:.1f} | {result[name] / result['direct']:.3f} |"
              for name in result]
     table = "| way | median step (ms) | ratio to direct |\n|---|---|---|\n" + "\n".join(lines)
+    verdict = "Verdict: " + "; ".join(
+        f"{name} {result[name] / result['direct']:.2f}x the direct model: target 1.1x "
+        + ("met" if result[name] / result["direct"] <= 1.1 else "NOT met")
+        for name in result if name != "direct") + "."
+    table += "\n\n" + verdict
     print(table)
     if FLAGS.write:
         _append_benchmarks(table)
@@ -141,7 +146,7 @@ def _append_benchmarks(table):
     import tensorflow as tf
 
     machine = (f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs "
-               f"(shared with other processes), Python {platform.python_version()}, "
+               f"(shared with other processes; load average {os.getloadavg()[0]:.1f}), Python {platform.python_version()}, "
                f"TensorFlow {tf.__version__}, Keras {keras.__version__}")
     command = (f"python -m bench.bench_hub_layer --steps={FLAGS.steps} --rounds={FLAGS.rounds} "
                f"--batch_size={FLAGS.batch_size} --seq_length={FLAGS.seq_length} "
