@@ -261,10 +261,14 @@ class BertWordpieceTokenizer(tf.Module):
                           tf.gather_nd(first, maybe), tf.gather_nd(num_bytes, maybe)),
         unit="UTF8_CHAR")
     too_long = tf.scatter_nd(maybe, chars > self.max_chars_per_word, tf.shape(first, out_type=tf.int64))
-    piece_too_long = tf.gather(too_long, word)
-    new_ids = tf.where(piece_too_long, self.special_ids["unknown_id"], flat_ids)
-    keep = tf.logical_or(tf.logical_not(piece_too_long), is_start)
-    return tf.ragged.boolean_mask(ids.with_flat_values(new_ids), ids.with_flat_values(keep))
+
+    def replace():
+      piece_too_long = tf.gather(too_long, word)
+      new_ids = tf.where(piece_too_long, self.special_ids["unknown_id"], flat_ids)
+      keep = tf.logical_or(tf.logical_not(piece_too_long), is_start)
+      return tf.ragged.boolean_mask(ids.with_flat_values(new_ids), ids.with_flat_values(keep))
+
+    return tf.cond(tf.reduce_any(too_long), replace, lambda: ids)
 
   def tokenize(self, strings):
     """Returns WordPiece ids [batch, (tokens)] int32."""
