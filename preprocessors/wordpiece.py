@@ -13,15 +13,32 @@ tensorflow-text's BertTokenizer case-folds with NFKC instead of step 3 (it maps
 `ß` to `ss` and `，` to `,`), so this module composes the steps itself from
 tf.strings / tensorflow-text ops and keeps FastWordpieceTokenizer for step 5.
 
-Words are split on the (UTF-8-sanitised) input first and normalised one by one.
-That is equivalent to normalising first: the split characters are never
-changed by normalisation, and the few characters that NFD turns into
-punctuation (GREEK VARIA, NOT EQUAL TO, ...) are split on directly. It lets
-offsets point into the input.
+Two paths give the same ids (tested on the corpus):
 
-Bad input: invalid UTF-8 bytes become U+FFFD and are then dropped, like the
-reference drops U+FFFD; empty or all-whitespace strings give no tokens; very
-long words give `[UNK]`; a batch of zero strings gives a [0, (0)] result.
+- `tokenize` (fast) normalises whole strings, lets FastWordpieceTokenizer
+  split them on whitespace and punctuation itself (tested to split exactly as
+  BERT on every code point), and recovers words from the pieces to turn those
+  over 100 characters into `[UNK]`.
+- `tokenize_with_offsets` splits the input into words first (regex) and
+  normalises word by word, so offsets can point into the input. That is
+  equivalent: the split characters are never changed by normalisation, and the
+  few characters that NFD turns into punctuation (GREEK VARIA, NOT EQUAL TO,
+  ...) are split on directly.
+
+Reference differences, all deliberate: the reference implementations disagree
+among themselves on a few points and this module follows HF `tokenizers`
+(BertNormalizer/BertPreTokenizer), the parity reference. Private-use
+characters (Co) are dropped; U+2028/U+2029 count as whitespace; Greek capital
+sigma always lower-cases to "σ" (character-wise lower-casing, no final "ς").
+Character classes come from RE2/ICU (Unicode 14+), not from HF's older Rust
+tables, so on about 0.5% of code points, all added to Unicode in recent
+versions, HF differs from both this module and Python's unicodedata.
+
+Bad input (never an error): invalid UTF-8 bytes become U+FFFD and are then
+dropped, like the reference drops U+FFFD; NUL and other control characters
+are dropped; empty or all-whitespace strings give no tokens; words over 100
+characters give `[UNK]`; very long texts are tokenized in full (packing
+truncates); a batch of zero strings gives a [0, (0)] result.
 """
 
 import functools
