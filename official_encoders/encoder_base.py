@@ -1,0 +1,137 @@
+"""The Transformer encoder shared by BERT, ALBERT and ELECTRA (each family subclasses it)."""
+
+from typing import Mapping
+
+import keras
+import tensorflow as tf
+
+from official_encoders.configs import EncoderConfig
+from official_encoders.layers.attention import additive_attention_mask
+from official_encoders.layers.dense import Dense
+from official_encoders.layers.embeddings import PositionEmbedding, TokenEmbedding
+from official_encoders.layers.layer_norm import float32_layer_norm
+from official_encoders.layers.transformer import TransformerBlock
+
+INPUT_KEYS = ("input_word_ids", "input_mask", "input_type_ids")
+
+
+def unpack_inputs(inputs):
+    """The three int32 [B, S] encoder inputs from a dict, with a clear error for anything else."""
+    if not isinstance(inputs, Mapping):
+        raise TypeError(f"encoder inputs must be a dict with keys {list(INPUT_KEYS)}, got {type(inputs).__name__}")
+    missing = [k for k in INPUT_KEYS if k not in inputs]
+    if missing:
+        raise KeyError(f"encoder inputs are missing {missing}; expected keys {list(INPUT_KEYS)}, got {sorted(inputs)}")
+    return tuple(tf.cast(inputs[k], tf.int32) for k in INPUT_KEYS)
+
+
+class TransformerEncoderBase(keras.Model):
+    """Embeddings -> optional embedding_projection -> L post-LN blocks -> pooler.
+
+    Variables are created in the constructor, under stable paths
+    (`word_embeddings/embeddings`, `transformer/layer_0/...`), so importers can
+    assign them by name before the first call.
+    """
+
+    family = None  # set by each subclass
+    shares_one_block = False
+
+    def __init__(self, config, **kwargs):
+        if isinstance(config, Mapping):
+            config = EncoderConfig.from_dict(config)
+        config.validate()
+        if config.family != self.family:
+            raise ValueError(
+                f"{type(self).__name__} needs config.family={self.family!r}, got {config.family!r}; "
+                f"use official_encoders.build_encoder(config) to pick the class by family")
+        super().__init__(**kwargs)
+        self.config = config
+        c = config
+        width = c.resolved_embedding_size
+        policy = self.dtype_policy
+        common = dict(initializer_range=c.initializer_range, dtype=policy)
+        self.word_embeddings = TokenEmbedding(c.vocab_size, width, name="word_embeddings", **common)
+        self.position_embedding = PositionEmbedding(
+            c.max_position_embeddings, width, name="position_embedding", **common)
+        self.type_embeddings = TokenEmbedding(c.type_vocab_size, width, name="type_embeddings", **common)
+        self.embeddings_layer_norm = float32_layer_norm(c.layer_norm_eps, "layer_norm")
+        self.embedding_projection = (
+            Dense(width, c.hidden_size, name="embedding_projection", **common)
+            if c.has_embedding_projection else None)
+        block = dict(
+            hidden_size=c.hidden_size, num_heads=c.num_heads, intermediate_size=c.intermediate_size,
+            activation=c.hidden_act, attention_kind=c.attention_kind, feedforward_kind=c.feedforward_kind,
+            hidden_dropout=c.hidden_dropout, attention_dropout=c.attention_dropout,
+            layer_norm_eps=c.layer_norm_eps, **common)
+        names = ["shared_layer"] if self.shares_one_block else [f"layer_{i}" for i in range(c.num_layers)]
+        self.transformer_layers = [TransformerBlock(name=name, **block) for name in names]
+        self.pooler_transform = (
+            Dense(c.hidden_size, c.hidden_size, activation="tanh", name="pooler_transform", **common)
+            if c.has_pooler else None)
+        self._create_variables()
+
+    def _create_variables(self):
+        width = self.config.resolved_embedding_size
+        self.word_embeddings.build(None)
+        self.position_embedding.build(None)
+        self.type_embeddings.build(None)
+        with keras.name_scope("embeddings"):
+            self.embeddings_layer_norm.build((None, None, width))
+        if self.embedding_projection is not None:
+            self.embedding_projection.build(None)
+        with keras.name_scope("transformer"):
+            for layer in self.transformer_layers:
+                layer.build(None)
+        if self.pooler_transform is not None:
+            self.pooler_transform.build(None)
+        self.built = True
+
+    def block_for_layer(self, index):
+        """The TransformerBlock that computes layer `index` (the same one for every index in ALBERT)."""
+        return self.transformer_layers[0 if self.shares_one_block else index]
+
+    def embed(self, input_word_ids, input_type_ids, training=None):
+        """Sum of word, position and type embeddings, normalized, projected to hidden_size."""
+        words = self.word_embeddings(input_word_ids)
+        embedded = (tf.cast(words, tf.float32) + tf.cast(self.position_embedding(words), tf.float32)
+                    + tf.cast(self.type_embeddings(input_type_ids), tf.float32))
+        embedded = self.embeddings_layer_norm(embedded)
+        if training and self.config.hidden_dropout > 0:
+            embedded = tf.nn.dropout(embedded, rate=self.config.hidden_dropout)
+        if self.embedding_projection is not None:
+            embedded = self.embedding_projection(embedded)
+        return embedded
+
+    def call(self, inputs, training=None):
+        input_word_ids, input_mask, input_type_ids = unpack_inputs(inputs)
+        hidden = self.embed(input_word_ids, input_type_ids, training=training)
+        attention_mask = additive_attention_mask(input_mask)
+        encoder_outputs = []
+        for index in range(self.config.num_layers):
+            hidden = self.block_for_layer(index)(hidden, attention_mask, training=training)
+            encoder_outputs.append(hidden)
+        sequence_output = encoder_outputs[-1]
+        first_token = sequence_output[:, 0, :]
+        if self.pooler_transform is not None:
+            pooled_output = tf.cast(self.pooler_transform(first_token), tf.float32)
+        else:
+            pooled_output = first_token
+        return {
+            "sequence_output": sequence_output,
+            "pooled_output": pooled_output,
+            "default": pooled_output,
+            "encoder_outputs": encoder_outputs,
+        }
+
+    def get_config(self):
+        return {"name": self.name, "trainable": self.trainable,
+                "dtype": keras.dtype_policies.serialize(self.dtype_policy),
+                "config": self.config.to_dict()}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        dtype = config.pop("dtype", None)
+        if isinstance(dtype, dict):
+            dtype = keras.dtype_policies.deserialize(dtype)
+        return cls(EncoderConfig.from_dict(config.pop("config")), dtype=dtype, **config)

@@ -1,0 +1,57 @@
+"""BertEncoder passes the shared encoder checks, also with talking-heads attention and gated GELU."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from official_encoders import BertEncoder, build_encoder
+from tests.official_encoders.encoder_checks import check_encoder, random_inputs, tiny_config
+
+
+def test_bert_encoder(tmp_path):
+    encoder = check_encoder(BertEncoder, tiny_config("bert"), tmp_path)
+    assert [v.path for v in encoder.weights][:5] == [
+        "word_embeddings/embeddings", "position_embedding/embeddings", "type_embeddings/embeddings",
+        "embeddings/layer_norm/gamma", "embeddings/layer_norm/beta"]
+    assert encoder.embedding_projection is None
+
+
+def test_talking_heads_gated_gelu_bert(tmp_path):
+    config = tiny_config("bert", attention_kind="talking_heads", feedforward_kind="gated_gelu",
+                         hidden_act="gelu_approximate", has_pooler=False)
+    encoder = check_encoder(BertEncoder, config, tmp_path)
+    paths = {v.path for v in encoder.weights}
+    assert "transformer/layer_1/self_attention/pre_softmax_weight" in paths
+    assert "transformer/layer_1/self_attention/post_softmax_weight" in paths
+    assert "transformer/layer_1/feedforward/gate/kernel" in paths
+    assert not any(p.startswith("pooler_transform") for p in paths)
+
+
+def test_factorized_bert_has_embedding_projection():
+    encoder = build_encoder(tiny_config("bert", embedding_size=8))
+    assert encoder.get_layer("embedding_projection").kernel.shape == (8, 16)
+
+
+def test_wrong_family_names_the_class_to_use():
+    with pytest.raises(ValueError, match="config.family='bert'.*build_encoder"):
+        BertEncoder(tiny_config("albert"))
+    assert type(build_encoder(tiny_config("albert"))).__name__ == "AlbertEncoder"
+
+
+def test_missing_input_key_is_named():
+    encoder = build_encoder(tiny_config("bert"))
+    with pytest.raises(KeyError, match="input_type_ids"):
+        encoder({"input_word_ids": np.array([[1, 2]], "int32"), "input_mask": np.array([[1, 1]], "int32")})
+
+
+@pytest.mark.parametrize("key, value, message", [
+    ("input_word_ids", 100, "word_embeddings: ids must be in \\[0, 100\\)"),
+    ("input_type_ids", 2, "type_embeddings: ids must be in \\[0, 2\\)"),
+    ("input_word_ids", -1, "word_embeddings: ids must be in"),
+])
+def test_out_of_range_ids_name_the_vocab_size(key, value, message):
+    encoder = build_encoder(tiny_config("bert"))
+    inputs = random_inputs(1, 4)
+    inputs[key][0, 2] = value
+    with pytest.raises(tf.errors.InvalidArgumentError, match=message):
+        encoder(inputs)
