@@ -95,3 +95,14 @@ def multilingual_vocab_small(multilingual_vocab):
   return multilingual_vocab, {
       lower: (BertWordpieceTokenizer(multilingual_vocab, lower),
               FullTokenizer(multilingual_vocab, lower)) for lower in (True, False)}
+
+
+def test_offsets_map_back_through_case_and_accent_folding(tiny_vocab):
+  tok = BertWordpieceTokenizer(tiny_vocab, True)
+  text = "HELLO Café NAÏVE straße,x\u0000y"
+  ids, starts, ends = tok.tokenize_with_offsets(tf.constant([text]))
+  raw = text.encode()
+  pieces = [raw[s:e].decode() for s, e in zip(starts[0].numpy(), ends[0].numpy())]
+  # "x\x00y" loses a character to normalisation, so its piece spans the word.
+  assert pieces == ["HELLO", "Café", "NAÏVE", "straße", ",", "x\x00y"]
+  assert ids.to_list() == tok.tokenize(tf.constant([text])).to_list()
