@@ -23,8 +23,12 @@ import numpy as np
 from absl import app, flags
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("hub_root", "hub", "Hub tree to publish into.")
-flags.DEFINE_integer("finetune_steps", 8, "Optimizer steps of the classifier fine-tuning.")
+
+
+def define_flags():
+    """Declares the flags; only when run as a program, so importing this module never clashes."""
+    flags.DEFINE_string("hub_root", "hub", "Hub tree to publish into.")
+    flags.DEFINE_integer("finetune_steps", 8, "Optimizer steps of the classifier fine-tuning.")
 
 SENTENCES = (
     "A man is playing a guitar on the stage.",
@@ -197,4 +201,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    define_flags()
     app.run(main)

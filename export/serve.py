@@ -309,12 +309,16 @@ def start_in_thread(hub_root, **kwargs):
 
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("hub_root", None, "Hub tree to serve (<publisher>/<name>/<N>...).")
-flags.DEFINE_string("host", "127.0.0.1", "Address to bind; 0.0.0.0 exposes the hub to the network.")
-flags.DEFINE_integer("port", 8080, "Port to listen on (0 picks a free one).")
-flags.DEFINE_float("request_deadline", 10.0, "Seconds a client has to send its request.")
-flags.DEFINE_float("io_timeout", 30.0, "Seconds of socket inactivity before a connection is dropped.")
-flags.DEFINE_bool("verbose", False, "Log every request to stderr.")
+
+
+def define_flags():
+    """Declares the flags; only when run as a program, so importing this module never clashes."""
+    flags.DEFINE_string("hub_root", None, "Hub tree to serve (<publisher>/<name>/<N>...).")
+    flags.DEFINE_string("host", "127.0.0.1", "Address to bind; 0.0.0.0 exposes the hub to the network.")
+    flags.DEFINE_integer("port", 8080, "Port to listen on (0 picks a free one).")
+    flags.DEFINE_float("request_deadline", 10.0, "Seconds a client has to send its request.")
+    flags.DEFINE_float("io_timeout", 30.0, "Seconds of socket inactivity before a connection is dropped.")
+    flags.DEFINE_bool("verbose", False, "Log every request to stderr.")
 
 
 def _stop_on_sigterm(signum, frame):
@@ -345,4 +349,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    define_flags()
     app.run(main)
