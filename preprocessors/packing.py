@@ -107,6 +107,7 @@ def bert_pack_inputs(segments, seq_length, special_tokens, truncation="round_rob
   guards = []
   lengths = tf.stack([tf.cast(s.row_lengths(), tf.int32) for s in segments], axis=1)
   batch_size = tf.shape(lengths)[0]
+  truncate = seq_length
   if seq_length is None:
     kept = lengths
   else:
@@ -126,31 +127,22 @@ def bert_pack_inputs(segments, seq_length, special_tokens, truncation="round_rob
   cls_id = tf.cast(special_tokens["start_of_sequence_id"], tf.int32)
   sep_id = tf.cast(special_tokens["end_of_segment_id"], tf.int32)
   pad_id = tf.cast(special_tokens["padding_id"], tf.int32)
-  rows = tf.range(batch_size)
-  indices = [tf.stack([rows, tf.zeros_like(rows)], axis=1)]
-  ids = [tf.fill([batch_size], cls_id)]
-  types = [tf.zeros([batch_size], tf.int32)]
-  for i, segment in enumerate(segments):
-    row = tf.cast(segment.value_rowids(), tf.int32)
-    position = tf.range(tf.shape(segment.flat_values)[0]) - tf.gather(
-        tf.cast(segment.row_splits, tf.int32), row)
-    keep = position < tf.gather(kept[:, i], row)
-    row = tf.boolean_mask(row, keep)
-    column = tf.gather(starts[:, i], row) + tf.boolean_mask(position, keep)
-    indices.append(tf.stack([row, column], axis=1))
-    ids.append(tf.boolean_mask(segment.flat_values, keep))
-    types.append(tf.fill(tf.shape(row), i))
-    indices.append(tf.stack([rows, starts[:, i] + kept[:, i]], axis=1))
-    ids.append(tf.fill([batch_size], sep_id))
-    types.append(tf.fill([batch_size], i))
-  indices = tf.concat(indices, axis=0)
-  shape = tf.stack([batch_size, seq_length])
+  positions = tf.range(seq_length)[tf.newaxis, :]
   with tf.control_dependencies(guards):
-    word_ids = tf.scatter_nd(indices, tf.concat(ids, axis=0), shape)
-    type_ids = tf.scatter_nd(indices, tf.concat(types, axis=0), shape)
-    mask = tf.cast(tf.range(seq_length)[tf.newaxis, :] < total[:, tf.newaxis], tf.int32)
-  return {
-      "input_word_ids": tf.where(mask > 0, word_ids, pad_id),
-      "input_mask": mask,
-      "input_type_ids": type_ids,
-  }
+    word_ids = tf.where(positions == 0, cls_id, tf.fill([batch_size, seq_length], pad_id))
+  type_ids = tf.zeros([batch_size, seq_length], tf.int32)
+  for i, segment in enumerate(segments):
+    # Dense [batch, width] (truncated to seq_length), plus one column so an
+    # all-empty segment still has something to gather from.
+    if truncate is not None:
+      segment = segment[:, :seq_length]
+    dense = tf.pad(segment.to_tensor(default_value=0), [[0, 0], [0, 1]])
+    offset = positions - starts[:, i:i + 1]
+    kept_i = kept[:, i:i + 1]
+    inside = tf.logical_and(offset >= 0, offset < kept_i)
+    at_sep = tf.equal(offset, kept_i)
+    values = tf.gather(dense, tf.clip_by_value(offset, 0, tf.shape(dense)[1] - 1), batch_dims=1)
+    word_ids = tf.where(inside, values, tf.where(at_sep, sep_id, word_ids))
+    type_ids = tf.where(tf.logical_or(inside, at_sep), i, type_ids)
+  mask = tf.cast(positions < total[:, tf.newaxis], tf.int32)
+  return {"input_word_ids": word_ids, "input_mask": mask, "input_type_ids": type_ids}

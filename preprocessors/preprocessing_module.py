@@ -13,6 +13,12 @@ Loaded with `tf.saved_model.load` (or `hub.KerasLayer`), it offers:
   seq_length is a tensor argument, so any value works after loading; one too
   small for the segment count fails with an error that says so.
 
+Bad input never crashes: a batch of zero strings gives [0, seq_length]
+outputs; empty strings give [CLS] [SEP]; invalid UTF-8 bytes are replaced by
+U+FFFD and then dropped (WordPiece) or encoded as the model encodes U+FFFD
+(SentencePiece); very long texts are truncated to seq_length. Only a
+seq_length too small for [CLS] plus one [SEP] per segment is an error.
+
 The vocabulary (`vocab_file`, with a `do_lower_case` variable) or the
 SentencePiece model (`sp_model_file`) is a tf.saved_model.Asset, so the
 SavedModel keeps no path of the machine that built it.

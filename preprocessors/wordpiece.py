@@ -13,15 +13,32 @@ tensorflow-text's BertTokenizer case-folds with NFKC instead of step 3 (it maps
 `ß` to `ss` and `，` to `,`), so this module composes the steps itself from
 tf.strings / tensorflow-text ops and keeps FastWordpieceTokenizer for step 5.
 
-Words are split on the (UTF-8-sanitised) input first and normalised one by one.
-That is equivalent to normalising first: the split characters are never
-changed by normalisation, and the few characters that NFD turns into
-punctuation (GREEK VARIA, NOT EQUAL TO, ...) are split on directly. It lets
-offsets point into the input.
+Two paths give the same ids (tested on the corpus):
 
-Bad input: invalid UTF-8 bytes become U+FFFD and are then dropped, like the
-reference drops U+FFFD; empty or all-whitespace strings give no tokens; very
-long words give `[UNK]`; a batch of zero strings gives a [0, (0)] result.
+- `tokenize` (fast) normalises whole strings, lets FastWordpieceTokenizer
+  split them on whitespace and punctuation itself (tested to split exactly as
+  BERT on every code point), and recovers words from the pieces to turn those
+  over 100 characters into `[UNK]`.
+- `tokenize_with_offsets` splits the input into words first (regex) and
+  normalises word by word, so offsets can point into the input. That is
+  equivalent: the split characters are never changed by normalisation, and the
+  few characters that NFD turns into punctuation (GREEK VARIA, NOT EQUAL TO,
+  ...) are split on directly.
+
+Reference differences, all deliberate: the reference implementations disagree
+among themselves on a few points and this module follows HF `tokenizers`
+(BertNormalizer/BertPreTokenizer), the parity reference. Private-use
+characters (Co) are dropped; U+2028/U+2029 count as whitespace; Greek capital
+sigma always lower-cases to "σ" (character-wise lower-casing, no final "ς").
+Character classes come from RE2/ICU (Unicode 14+), not from HF's older Rust
+tables, so on about 0.5% of code points, all added to Unicode in recent
+versions, HF differs from both this module and Python's unicodedata.
+
+Bad input (never an error): invalid UTF-8 bytes become U+FFFD and are then
+dropped, like the reference drops U+FFFD; NUL and other control characters
+are dropped; empty or all-whitespace strings give no tokens; words over 100
+characters give `[UNK]`; very long texts are tokenized in full (packing
+truncates); a batch of zero strings gives a [0, (0)] result.
 """
 
 import functools
@@ -177,25 +194,52 @@ class BertWordpieceTokenizer(tf.Module):
     """Returns (ids, starts, ends), each [batch, (tokens)].
 
     ids are int32; starts/ends are int64 byte offsets into the input (after
-    invalid UTF-8 is replaced by U+FFFD). Where normalisation changed a word's
-    length (accents, control characters, case changes that alter UTF-8
-    length) every piece of that word spans the whole word.
+    invalid UTF-8 is replaced by U+FFFD), so input[start:end] is the text a
+    piece came from. Normalisation is mapped back character by character when
+    it kept the word's character count (e.g. "Café" -> "cafe"); where it did
+    not (decomposed accents, dropped control characters, [UNK] for a long
+    word) every piece of that word spans the whole word.
     """
     strings = unicode_rules.sanitize_utf8(tf.convert_to_tensor(strings, tf.string))
     words, word_starts, word_ends = self._split_words(strings)
     flat_words = words.flat_values
     normalized = self._unknown_if_too_long(self._normalize_words(flat_words))
     ids, piece_starts, piece_ends = self._wordpiece.tokenize_with_offsets(normalized)
+    starts, ends = self._input_offsets(flat_words, normalized, piece_starts, piece_ends)
     word_start = tf.expand_dims(word_starts.flat_values, 1)
-    word_end = tf.expand_dims(word_ends.flat_values, 1)
-    same_length = tf.expand_dims(
-        tf.strings.length(normalized) == tf.strings.length(flat_words), 1)
-    starts = tf.where(same_length, word_start + piece_starts, word_start)
-    ends = tf.where(same_length, word_start + piece_ends, word_end)
     # Words that normalise to nothing (e.g. only control characters) have no
     # pieces, so they vanish here.
-    return tuple(
-        words.with_flat_values(x).merge_dims(1, 2) for x in (ids, starts, ends))
+    return tuple(words.with_flat_values(x).merge_dims(1, 2)
+                 for x in (ids, word_start + starts, word_start + ends))
+
+  def _input_offsets(self, words, normalized, piece_starts, piece_ends):
+    """Maps piece byte offsets in normalised words to byte offsets in the input words."""
+    word_bytes = tf.cast(tf.strings.length(words), tf.int64)
+    same_chars = tf.equal(tf.strings.length(words, unit="UTF8_CHAR"),
+                          tf.strings.length(normalized, unit="UTF8_CHAR"))
+    char_starts = tf.strings.unicode_decode_with_offsets(words, "UTF-8")[1]
+    piece_word = piece_starts.value_rowids()
+    piece_normalized = tf.gather(normalized, piece_word)
+
+    def to_input(byte_offset):
+      chars_before = tf.strings.length(
+          tf.strings.substr(piece_normalized, tf.zeros_like(byte_offset), byte_offset),
+          unit="UTF8_CHAR")
+      num_chars = tf.gather(char_starts.row_lengths(), piece_word)
+      index = tf.gather(char_starts.row_splits, piece_word) + tf.cast(chars_before, tf.int64)
+      at_end = tf.cast(chars_before, tf.int64) >= num_chars
+      index = tf.minimum(index, tf.maximum(tf.size(char_starts.flat_values, tf.int64) - 1, 0))
+      inside = tf.gather(tf.concat([char_starts.flat_values, [0]], 0), index)
+      return tf.where(at_end, tf.gather(word_bytes, piece_word), inside)
+
+    mapped_starts = to_input(piece_starts.flat_values)
+    mapped_ends = to_input(piece_ends.flat_values)
+    exact = tf.gather(same_chars, piece_word)
+    whole_end = tf.gather(word_bytes, piece_word)
+    starts = tf.where(exact, mapped_starts, 0)
+    ends = tf.where(exact, mapped_ends, whole_end)
+    return (piece_starts.with_flat_values(tf.cast(starts, tf.int64)),
+            piece_ends.with_flat_values(tf.cast(ends, tf.int64)))
 
   def normalize(self, strings):
     """The reference's normalisation of whole strings (steps 1-3 of the module doc).
@@ -261,10 +305,14 @@ class BertWordpieceTokenizer(tf.Module):
                           tf.gather_nd(first, maybe), tf.gather_nd(num_bytes, maybe)),
         unit="UTF8_CHAR")
     too_long = tf.scatter_nd(maybe, chars > self.max_chars_per_word, tf.shape(first, out_type=tf.int64))
-    piece_too_long = tf.gather(too_long, word)
-    new_ids = tf.where(piece_too_long, self.special_ids["unknown_id"], flat_ids)
-    keep = tf.logical_or(tf.logical_not(piece_too_long), is_start)
-    return tf.ragged.boolean_mask(ids.with_flat_values(new_ids), ids.with_flat_values(keep))
+
+    def replace():
+      piece_too_long = tf.gather(too_long, word)
+      new_ids = tf.where(piece_too_long, self.special_ids["unknown_id"], flat_ids)
+      keep = tf.logical_or(tf.logical_not(piece_too_long), is_start)
+      return tf.ragged.boolean_mask(ids.with_flat_values(new_ids), ids.with_flat_values(keep))
+
+    return tf.cond(tf.reduce_any(too_long), replace, lambda: ids)
 
   def tokenize(self, strings):
     """Returns WordPiece ids [batch, (tokens)] int32."""

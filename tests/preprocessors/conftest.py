@@ -63,10 +63,18 @@ def train_sentencepiece(passages, vocab_size):
 
 @pytest.fixture(scope="session")
 def sp_model_dir(passages, tmp_path_factory):
-  """A directory with spiece.model trained here on the corpus (what AlbertTokenizer loads)."""
+  """A directory with spiece.model (4000 pieces) trained here on the corpus (what AlbertTokenizer loads)."""
   out = tmp_path_factory.mktemp("albert_sp")
   (out / "spiece.model").write_bytes(train_sentencepiece(passages, 4000))
   return out
+
+
+@pytest.fixture(scope="session")
+def large_sp_model(passages, tmp_path_factory):
+  """8000 pieces: enough to learn a digit-comma piece ("0,") from the corpus."""
+  path = tmp_path_factory.mktemp("albert_sp_large") / "spiece.model"
+  path.write_bytes(train_sentencepiece(passages, 8000))
+  return str(path)
 
 
 @pytest.fixture(scope="session")

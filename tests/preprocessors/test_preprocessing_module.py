@@ -136,3 +136,22 @@ def test_save_refuses_to_overwrite(exported, tmp_path):
   with pytest.raises(FileExistsError, match="never overwritten"):
     save_preprocessing_model(modules["wordpiece"], target)
   assert (target / "x").read_text() == "keep"
+
+
+def test_hub_keras_layer_usage(exported):
+  """The TF-Hub text recipe: hub.KerasLayer over the root, .tokenize and .bert_pack_inputs."""
+  hub = pytest.importorskip("tensorflow_hub")
+  tf_keras = pytest.importorskip("tf_keras")
+  paths, modules, _ = exported
+  texts = tf.constant(TEXTS)
+  inputs = tf_keras.layers.Input(shape=(), dtype=tf.string)
+  root = tf_keras.Model(inputs, hub.KerasLayer(paths["wordpiece"])(inputs))
+  np.testing.assert_array_equal(root(texts)["input_word_ids"],
+                                modules["wordpiece"](texts)["input_word_ids"])
+  preprocessor = hub.load(paths["wordpiece"])
+  tokens = hub.KerasLayer(preprocessor.tokenize)(inputs)
+  packed = hub.KerasLayer(preprocessor.bert_pack_inputs, arguments=dict(seq_length=16))(
+      [tokens, tokens])
+  pair = tf_keras.Model(inputs, packed)(texts)
+  assert pair["input_word_ids"].shape == (3, 16)
+  assert pair["input_type_ids"].numpy().max() == 1

@@ -6,8 +6,10 @@ tokenizers' on the same vocab, computed here.
 
 import pytest
 import tensorflow as tf
+from hypothesis import given, settings, strategies as st
 
 from preprocessors.full_tokenizer import FullTokenizer
+from preprocessors.packing import bert_pack_inputs
 from preprocessors.wordpiece import BertWordpieceTokenizer
 
 TRICKY = [
@@ -61,3 +63,46 @@ def test_missing_special_tokens_is_a_clear_error(tmp_path):
   vocab.write_text("[PAD]\nhello\n")
   with pytest.raises(ValueError, match=r"lacks the special tokens .*\[UNK\]"):
     BertWordpieceTokenizer(str(vocab), True)
+
+
+_unicode_text = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs",)), max_size=60)
+
+
+@settings(max_examples=30, deadline=None)
+@given(texts=st.lists(_unicode_text, min_size=1, max_size=3),
+       seq_length=st.integers(3, 24), lower=st.booleans())
+def test_random_unicode_properties(multilingual_vocab_small, texts, seq_length, lower):
+  """Random Unicode: equals FullTokenizer; packing keeps its invariants."""
+  vocab_file, tokenizers = multilingual_vocab_small
+  tok, python = tokenizers[lower]
+  tokens = tok.tokenize(tf.constant(texts))
+  assert tokens.to_list() == [python.encode(t) for t in texts]
+  special = tok.special_ids
+  segments = [tokens, tokens[::-1]]
+  out = bert_pack_inputs(segments, seq_length, special)
+  ids, mask = out["input_word_ids"].numpy(), out["input_mask"].numpy()
+  assert ids.shape == (len(texts), seq_length)
+  assert (mask == (ids != special["padding_id"])).all()
+  assert ((ids == special["start_of_sequence_id"]).sum(axis=1) == 1).all()
+  assert ((ids == special["end_of_segment_id"]).sum(axis=1) == 2).all()
+  types = out["input_type_ids"].numpy()
+  assert set(types[mask > 0].tolist()) <= {0, 1}
+
+
+@pytest.fixture(scope="module")
+def multilingual_vocab_small(multilingual_vocab):
+  return multilingual_vocab, {
+      lower: (BertWordpieceTokenizer(multilingual_vocab, lower),
+              FullTokenizer(multilingual_vocab, lower)) for lower in (True, False)}
+
+
+def test_offsets_map_back_through_case_and_accent_folding(tiny_vocab):
+  tok = BertWordpieceTokenizer(tiny_vocab, True)
+  text = "HELLO Café NAÏVE straße,x\u0000y"
+  ids, starts, ends = tok.tokenize_with_offsets(tf.constant([text]))
+  raw = text.encode()
+  pieces = [raw[s:e].decode() for s, e in zip(starts[0].numpy(), ends[0].numpy())]
+  # "x\x00y" loses a character to normalisation, so its piece spans the word.
+  assert pieces == ["HELLO", "Café", "NAÏVE", "straße", ",", "x\x00y"]
+  assert ids.to_list() == tok.tokenize(tf.constant([text])).to_list()
