@@ -152,8 +152,8 @@ def test_many_clients_at_once_get_the_right_bytes(server, hub_root):
                 f"{server.url}/tiny/encoder/{version}?tf-hub-format=compressed", timeout=30) as r:
             return r.read() == expected[version]
 
-    with concurrent.futures.ThreadPoolExecutor(max_workers=64) as pool:
-        assert all(pool.map(fetch, range(128)))
+    with concurrent.futures.ThreadPoolExecutor(max_workers=200) as pool:
+        assert all(pool.map(fetch, range(400)))
 
 
 def test_slow_clients_are_cut_off_while_others_are_served(server):
@@ -221,6 +221,12 @@ def test_tf_keras_text_classifier_from_the_served_real_export(tiny_bert_hub, tmp
         model.fit(sentences, labels, epochs=6, verbose=0)
         assert model.evaluate(sentences, labels, verbose=0) < loss_before
         assert any(np.abs(v.numpy() - b).max() > 0 for v, b in zip(encoder.trainable_weights, before))
+        # model.save, then reload: the same predictions (the tuned weights were saved).
+        expected = model.predict(sentences[:4], verbose=0)
+        model.save(str(tmp_path / "classifier"))
+        reloaded = tf_keras.models.load_model(str(tmp_path / "classifier"),
+                                              custom_objects={"KerasLayer": hub.KerasLayer})
+        np.testing.assert_allclose(reloaded.predict(sentences[:4], verbose=0), expected, atol=1e-5)
     finally:
         server.shutdown()
         server.server_close()
