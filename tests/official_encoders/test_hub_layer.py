@@ -125,6 +125,29 @@ def test_regularization_losses_are_counted_while_trainable(encoder_path):
     assert frozen.losses == []
 
 
+def test_custom_loop_with_a_persistent_tape_counts_regularization(encoder_path):
+    layer = HubLayer(encoder_path, trainable=True, output_key="pooled_output")
+    head = keras.layers.Dense(2)
+    optimizer = keras.optimizers.SGD(0.1)
+    x, y = _labelled_batch(8)
+    loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    with tf.GradientTape(persistent=True) as tape:
+        task_loss = loss_fn(y, head(layer(x, training=True)))
+        regularization = tf.add_n(layer.losses)
+        loss = task_loss + regularization
+    layer_grads = tape.gradient(loss, layer.trainable_weights)
+    head_grads = tape.gradient(loss, head.trainable_weights)  # a second call: persistent tape
+    reg_grads = tape.gradient(regularization, layer.trainable_weights)
+    del tape
+    assert all(g is not None for g in layer_grads + head_grads)
+    kernel = layer.resolved_object.kernel
+    np.testing.assert_allclose(reg_grads[1].numpy(), 2 * 0.01 * kernel.numpy(), rtol=1e-5)
+    before = kernel.numpy().copy()
+    optimizer.apply(layer_grads, layer.trainable_weights)
+    np.testing.assert_allclose(kernel.numpy(), before - 0.1 * layer_grads[1].numpy(), rtol=1e-5,
+                               atol=1e-7)
+
+
 def test_sequential_over_a_tf_keras_saved_model(tf_keras_path):
     layer = HubLayer(tf_keras_path, trainable=True)
     assert len(layer.trainable_weights) == 3
