@@ -16,13 +16,46 @@ INPUT_KEYS = ("input_word_ids", "input_mask", "input_type_ids")
 
 
 def unpack_inputs(inputs):
-    """The three int32 [B, S] encoder inputs from a dict, with a clear error for anything else."""
+    """The three int32 [B, S] encoder inputs from a dict; TypeError/KeyError/ValueError naming the
+    input for anything that can be seen without running the graph."""
     if not isinstance(inputs, Mapping):
         raise TypeError(f"encoder inputs must be a dict with keys {list(INPUT_KEYS)}, got {type(inputs).__name__}")
     missing = [k for k in INPUT_KEYS if k not in inputs]
     if missing:
         raise KeyError(f"encoder inputs are missing {missing}; expected keys {list(INPUT_KEYS)}, got {sorted(inputs)}")
-    return tuple(tf.cast(inputs[k], tf.int32) for k in INPUT_KEYS)
+    tensors = []
+    for key in INPUT_KEYS:
+        tensor = tf.convert_to_tensor(inputs[key])
+        if not tensor.dtype.is_integer:
+            raise TypeError(f"{key} must be an integer tensor (int32), got dtype {tensor.dtype.name}")
+        if tensor.shape.rank is not None and tensor.shape.rank != 2:
+            raise ValueError(f"{key} must have shape [batch, seq_length], got shape {tensor.shape}")
+        tensors.append(tf.cast(tensor, tf.int32))
+    shapes = [t.shape for t in tensors]
+    if not all(shapes[0].is_compatible_with(s) for s in shapes[1:]):
+        raise ValueError("input_word_ids, input_mask and input_type_ids must have the same shape, got "
+                         + ", ".join(str(s) for s in shapes))
+    return tuple(tensors)
+
+
+def input_value_checks(input_word_ids, input_mask, input_type_ids, vocab_size, type_vocab_size):
+    """Runtime assertions (graph and eager) on what only the values can show; each message names the
+    input and its limit. Out-of-range ids would otherwise fail tersely on CPU and read zeros elsewhere."""
+    shape = tf.shape(input_word_ids)
+    same_shape = "input_word_ids, input_mask and input_type_ids must have the same shape"
+    return [
+        tf.debugging.assert_equal(tf.shape(input_mask), shape, message=same_shape),
+        tf.debugging.assert_equal(tf.shape(input_type_ids), shape, message=same_shape),
+        tf.debugging.assert_non_negative(input_word_ids, message=f"input_word_ids must be in [0, vocab_size={vocab_size})"),
+        tf.debugging.assert_less(input_word_ids, vocab_size,
+                                 message=f"input_word_ids must be in [0, vocab_size={vocab_size})"),
+        tf.debugging.assert_non_negative(
+            input_type_ids, message=f"input_type_ids must be in [0, type_vocab_size={type_vocab_size})"),
+        tf.debugging.assert_less(input_type_ids, type_vocab_size,
+                                 message=f"input_type_ids must be in [0, type_vocab_size={type_vocab_size})"),
+        tf.debugging.assert_non_negative(input_mask, message="input_mask values must be 0 or 1"),
+        tf.debugging.assert_less_equal(input_mask, 1, message="input_mask values must be 0 or 1"),
+    ]
 
 
 class TransformerEncoderBase(keras.Model):
@@ -36,7 +69,10 @@ class TransformerEncoderBase(keras.Model):
     family = None  # set by each subclass
     shares_one_block = False
 
-    def __init__(self, config, **kwargs):
+    def __init__(self, config, check_inputs=True, **kwargs):
+        """`check_inputs=False` drops the in-graph value checks (id ranges, mask values, equal
+        shapes) for pipelines that validate upstream, e.g. TPU-style input pipelines; the
+        sequence-length limit is always checked."""
         if isinstance(config, Mapping):
             config = EncoderConfig.from_dict(config)
         config.validate()
@@ -46,6 +82,7 @@ class TransformerEncoderBase(keras.Model):
                 f"use official_encoders.build_encoder(config) to pick the class by family")
         super().__init__(**kwargs)
         self.config = config
+        self.check_inputs = bool(check_inputs)
         c = config
         width = c.resolved_embedding_size
         policy = self.dtype_policy
@@ -104,6 +141,12 @@ class TransformerEncoderBase(keras.Model):
 
     def call(self, inputs, training=None):
         input_word_ids, input_mask, input_type_ids = unpack_inputs(inputs)
+        if self.check_inputs:
+            checks = input_value_checks(input_word_ids, input_mask, input_type_ids,
+                                        self.config.vocab_size, self.config.type_vocab_size)
+            with tf.control_dependencies(checks):  # every later op waits for the checks
+                input_word_ids, input_mask, input_type_ids = (
+                    tf.identity(input_word_ids), tf.identity(input_mask), tf.identity(input_type_ids))
         hidden = self.embed(input_word_ids, input_type_ids, training=training)
         attention_mask = additive_attention_mask(input_mask)
         encoder_outputs = []
@@ -126,7 +169,7 @@ class TransformerEncoderBase(keras.Model):
     def get_config(self):
         return {"name": self.name, "trainable": self.trainable,
                 "dtype": keras.dtype_policies.serialize(self.dtype_policy),
-                "config": self.config.to_dict()}
+                "config": self.config.to_dict(), "check_inputs": self.check_inputs}
 
     @classmethod
     def from_config(cls, config):
