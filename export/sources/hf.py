@@ -7,7 +7,6 @@ its MLM head). Which head is built follows the tensors present.
 """
 
 import json
-import os
 import pathlib
 from typing import Dict, Sequence
 
