@@ -25,7 +25,7 @@ def _norm(source, target):
     return (Row(f"{source}.weight", f"{target}/gamma"), Row(f"{source}.bias", f"{target}/beta"))
 
 
-def _tied_output(source_prefix, bias_target_source):
+def _tied_output(source_prefix):
     """An output layer tied to the word embeddings: its weight (and duplicate bias) must equal what we loaded."""
     return (Row(f"{source_prefix}.weight", "word_embeddings/embeddings", TIED),
             Row(f"{source_prefix}.bias", "masked_lm/output_bias", TIED))
@@ -75,12 +75,12 @@ HEAD_TABLES = {
         *_linear("/cls.predictions.transform.dense", "masked_lm/transform"),
         *_norm("/cls.predictions.transform.LayerNorm", "masked_lm/layer_norm"),
         Row("/cls.predictions.bias", "masked_lm/output_bias"),
-        *_tied_output("/cls.predictions.decoder", "masked_lm/output_bias"))),
+        *_tied_output("/cls.predictions.decoder"))),
     ("albert", "mlm"): ("/predictions.dense.weight", (
         *_linear("/predictions.dense", "masked_lm/transform"),
         *_norm("/predictions.LayerNorm", "masked_lm/layer_norm"),
         Row("/predictions.bias", "masked_lm/output_bias"),
-        *_tied_output("/predictions.decoder", "masked_lm/output_bias"))),
+        *_tied_output("/predictions.decoder"))),
     ("electra", "mlm"): ("/generator_predictions.dense.weight", (
         *_linear("/generator_predictions.dense", "masked_lm/transform"),
         *_norm("/generator_predictions.LayerNorm", "masked_lm/layer_norm"),
