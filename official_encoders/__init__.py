@@ -4,8 +4,11 @@ from official_encoders.albert import AlbertEncoder
 from official_encoders.bert import BertEncoder
 from official_encoders.configs import EncoderConfig
 from official_encoders.electra import ElectraEncoder
+from official_encoders.from_pretrained import from_pretrained
 from official_encoders.masked_lm import MaskedLMHead
 from official_encoders.pretrainer import EncoderWithMaskedLM, EncoderWithRtd
+from official_encoders.resolver import resolve  # handle -> integrity-checked local path
+from official_encoders.hub_layer import HubLayer
 
 _ENCODER_CLASSES = {"bert": BertEncoder, "albert": AlbertEncoder, "electra": ElectraEncoder}
 
@@ -20,5 +23,6 @@ def build_encoder(config, **kwargs):
 
 __all__ = [
     "AlbertEncoder", "BertEncoder", "ElectraEncoder", "EncoderConfig", "EncoderWithMaskedLM",
-    "EncoderWithRtd", "MaskedLMHead", "build_encoder",
+    "EncoderWithRtd", "HubLayer", "MaskedLMHead", "build_encoder", "from_pretrained",
+    "resolve",
 ]

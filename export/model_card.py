@@ -1,0 +1,250 @@
+"""The versioned markdown model card: metadata tags, overview, architecture, usage, changelog.
+
+Written to `<hub_root>/docs/<publisher>/models/<name>/<N>.md`. The metadata tags are
+HTML comments, one per line, as TF-Hub's model pages carried them. The usage code
+uses this hub's real handles, so it runs as written (tests execute it).
+"""
+
+import dataclasses
+import datetime
+import importlib.util
+import pathlib
+
+from export import publish
+
+
+@dataclasses.dataclass
+class CardInfo:
+    """What a card says about one artifact; `render_model_card` adds version and changelog."""
+
+    publisher: str
+    name: str
+    artifact: str  # "encoder" or "preprocessing"
+    overview: str
+    language: str = "en"
+    dataset: str | None = None
+    config: dict | None = None  # EncoderConfig.to_dict() for encoders
+    num_params: int | None = None
+    heads: tuple = ()  # ("mlm",) / ("rtd",)
+    legacy_v1: bool = False
+    tokenizer: str = "wordpiece"  # or "sentencepiece"
+    seq_length: int = 128
+    encoder_handle: str | None = None  # published encoder dir (for the preprocessor card too)
+    preprocess_handle: str | None = None
+    source: str = ""
+    changelog: str = ""
+
+
+def changelog_entries(hub_root, publisher, name, before_version):
+    """(version, date, text) of every published version below `before_version`, newest first."""
+    entries = []
+    for version in publish.published_versions(hub_root, publisher, name):
+        if version >= before_version:
+            continue
+        manifest = publish.read_manifest(publish.model_dir(hub_root, publisher, name) / str(version))
+        entries.append((version, manifest.get("exported_at", "")[:10], manifest.get("changelog") or ""))
+    return sorted(entries, reverse=True)
+
+
+def _tags(info, hub_root, version):
+    asset = (pathlib.Path(hub_root) / info.publisher / info.name / f"{version}.tar.gz").resolve()
+    tags = [
+        ("format", "saved_model_2"),
+        ("fine-tunable", "true" if info.artifact == "encoder" else "false"),
+        ("language", info.language),
+        ("module-type", "text-embedding" if info.artifact == "encoder" else "text-preprocessing"),
+        ("network-architecture", "transformer"),
+        ("asset-path", str(asset)),
+    ]
+    if info.dataset:
+        tags.append(("dataset", info.dataset))
+    return "\n".join(f"<!-- {k}: {v} -->" for k, v in tags)
+
+
+def _architecture(info):
+    c = info.config or {}
+    rows = [
+        ("Family", c.get("family")),
+        ("Layers (L)", c.get("num_layers")),
+        ("Hidden size (H)", c.get("hidden_size")),
+        ("Attention heads (A)", c.get("num_heads")),
+        ("Intermediate size", c.get("intermediate_size")),
+        ("Embedding size", c.get("embedding_size") or c.get("hidden_size")),
+        ("Vocabulary size", c.get("vocab_size")),
+        ("Max positions", c.get("max_position_embeddings")),
+        ("Parameters", f"{info.num_params:,}" if info.num_params is not None else None),
+    ]
+    lines = ["| | |", "|---|---|"] + [f"| {k} | {v} |" for k, v in rows if v is not None]
+    return "\n".join(lines)
+
+
+def _encoder_usage(info, handle):
+    pre = info.preprocess_handle
+    blocks = []
+    if pre:
+        blocks.append(f'''With its companion preprocessor, in a `tf_keras` model (what `hub.KerasLayer` needs):
+
+```python
+import tensorflow as tf
+import tensorflow_hub as hub
+import tensorflow_text  # noqa: F401  (registers the preprocessor's ops)
+import tf_keras
+
+PREPROCESS = "{pre}"
+ENCODER = "{handle}"
+
+text = tf_keras.Input(shape=(), dtype=tf.string)
+encoder_inputs = hub.KerasLayer(PREPROCESS)(text)
+outputs = hub.KerasLayer(ENCODER, trainable=True)(encoder_inputs)
+pooled = outputs["pooled_output"]      # [batch, {info.config["hidden_size"]}]
+sequence = outputs["sequence_output"]  # [batch, seq_length, {info.config["hidden_size"]}]
+logits = tf_keras.layers.Dense(2)(pooled)
+classifier = tf_keras.Model(text, logits)
+print(classifier(tf.constant(["The quick brown fox.", "A sentence to classify."])).shape)
+```
+
+Preprocess inside `tf.data` (the preprocessor has no Assert ops, so it runs in `Dataset.map`):
+
+```python
+preprocessor = hub.load(PREPROCESS)
+dataset = (tf.data.Dataset.from_tensor_slices((["first example", "second example"], [0, 1]))
+           .batch(2)
+           .map(lambda text, label: (preprocessor(text), label)))
+encoder = hub.KerasLayer(ENCODER, trainable=True)
+for features, labels in dataset:
+    print(encoder(features)["pooled_output"].shape)
+```
+''')
+    else:
+        blocks.append(f'''Feed token ids directly (no companion preprocessor was published with this version):
+
+```python
+import tensorflow as tf
+import tensorflow_hub as hub
+import tf_keras
+
+ENCODER = "{handle}"
+inputs = {{name: tf_keras.Input(shape=(None,), dtype=tf.int32, name=name)
+          for name in ("input_word_ids", "input_mask", "input_type_ids")}}
+outputs = hub.KerasLayer(ENCODER, trainable=True)(inputs)
+model = tf_keras.Model(inputs, outputs["pooled_output"])
+ids = tf.constant([[2, 5, 7, 3, 0]])
+print(model({{"input_word_ids": ids, "input_mask": tf.cast(ids > 0, tf.int32),
+             "input_type_ids": tf.zeros_like(ids)}}).shape)
+```
+''')
+    if "mlm" in info.heads:
+        feed = ('preprocessor = hub.load(PREPROCESS)\ninputs = dict(preprocessor(tf.constant(["Paris is the [MASK] of France."])))'
+                if pre else
+                'ids = tf.constant([[2, 5, 7, 3, 0]])\ninputs = {"input_word_ids": ids, "input_mask": tf.cast(ids > 0, tf.int32),\n          "input_type_ids": tf.zeros_like(ids)}')
+        blocks.append(f'''The masked-LM head (`.mlm`) shares the encoder's variables:
+
+```python
+encoder = hub.load(ENCODER)
+mlm = hub.KerasLayer(encoder.mlm, trainable=True)
+{feed}
+inputs["masked_lm_positions"] = tf.constant([[1, 2]])
+print(mlm(inputs)["mlm_logits"].shape)  # [batch, 2, vocab_size]
+```
+''')
+    if "rtd" in info.heads:
+        blocks.append('''The ELECTRA discriminator head (`.rtd`) scores every token (positive = replaced):
+
+```python
+encoder = hub.load(ENCODER)
+ids = tf.constant([[2, 5, 7, 3, 0]])
+rtd = encoder.rtd({"input_word_ids": ids, "input_mask": tf.cast(ids > 0, tf.int32),
+                   "input_type_ids": tf.zeros_like(ids)})
+print(rtd["rtd_logits"].shape)  # [batch, seq_length]
+```
+''')
+    if info.legacy_v1:
+        blocks.append('''The v1 interface of the first TF-Hub BERT/ELECTRA pages is also present: a list in,
+a list out.
+
+```python
+word_ids = tf_keras.Input(shape=(None,), dtype=tf.int32)
+mask = tf_keras.Input(shape=(None,), dtype=tf.int32)
+segment_ids = tf_keras.Input(shape=(None,), dtype=tf.int32)
+pooled_output, sequence_output = hub.KerasLayer(ENCODER, trainable=True)([word_ids, mask, segment_ids])
+print(pooled_output.shape, sequence_output.shape)
+```
+''')
+    if importlib.util.find_spec("official_encoders.hub_layer") is not None:
+        blocks.append('''In a Keras 3 model, use this project's `HubLayer` (it honours `training`, the
+trainable variables and the regularization losses):
+
+```python
+import keras
+from official_encoders.hub_layer import HubLayer
+
+keras3_encoder = HubLayer(ENCODER, trainable=True)
+ids = tf.constant([[2, 5, 7, 3, 0]])
+print(keras3_encoder({"input_word_ids": ids, "input_mask": tf.cast(ids > 0, tf.int32),
+                      "input_type_ids": tf.zeros_like(ids)})["pooled_output"].shape)
+```
+''')
+    return "\n".join(blocks)
+
+
+def _preprocessing_usage(info, handle):
+    enc = info.encoder_handle
+    encoder_part = f'''
+encoder = hub.KerasLayer("{enc}", trainable=True)
+print(encoder(encoder_inputs)["pooled_output"].shape)''' if enc else ""
+    offsets = ('\ntokens, starts, ends = preprocessor.tokenize_with_offsets(tf.constant(["Hello world"]))'
+               if info.tokenizer == "wordpiece" else "")
+    return f'''```python
+import tensorflow as tf
+import tensorflow_hub as hub
+import tensorflow_text  # noqa: F401  (registers the preprocessor's ops)
+import tf_keras
+
+PREPROCESS = "{handle}"
+preprocessor = hub.load(PREPROCESS)
+
+# One segment, default seq_length {info.seq_length}:
+encoder_inputs = preprocessor(tf.constant(["The quick brown fox jumps over the lazy dog."]))
+print({{k: v.shape for k, v in encoder_inputs.items()}}){encoder_part}
+
+# Sentence pairs, another length:
+tokenize = hub.KerasLayer(preprocessor.tokenize)
+pack = hub.KerasLayer(preprocessor.bert_pack_inputs, arguments=dict(seq_length=64))
+premises = tf_keras.Input(shape=(), dtype=tf.string)
+hypotheses = tf_keras.Input(shape=(), dtype=tf.string)
+packed = pack([tokenize(premises), tokenize(hypotheses)])
+pair_model = tf_keras.Model([premises, hypotheses], packed)
+print(pair_model([tf.constant(["A man sleeps."]), tf.constant(["Nobody sleeps."])])["input_word_ids"].shape)
+print({{k: int(v) for k, v in preprocessor.tokenize.get_special_tokens_dict().items()}}){offsets}
+
+# Inside tf.data:
+dataset = tf.data.Dataset.from_tensor_slices(["first", "second"]).batch(2).map(preprocessor)
+print(next(iter(dataset))["input_mask"].shape)
+```
+'''
+
+
+def render_model_card(info, hub_root, version):
+    """The markdown text of `info`'s card at `version` (earlier versions from the hub tree)."""
+    handle = str((pathlib.Path(hub_root) / info.publisher / info.name / str(version)).resolve())
+    title = f"{info.publisher}/{info.name}/{version}"
+    parts = [_tags(info, hub_root, version), "", f"# {title}", "", "## Overview", "", info.overview.strip(), ""]
+    if info.source:
+        parts += [f"Weights: {info.source}.", ""]
+    if info.artifact == "encoder":
+        heads = ", ".join(f"`.{h}`" for h in info.heads) or "none"
+        parts += ["## Architecture", "", _architecture(info), "",
+                  f"Subobjects with heads: {heads}. Inputs: `input_word_ids`, `input_mask`, "
+                  "`input_type_ids` (int32 [batch, seq]); outputs: `pooled_output`, `default`, "
+                  "`sequence_output`, `encoder_outputs`.", "",
+                  "## Usage", "", _encoder_usage(info, handle)]
+    else:
+        parts += ["## Usage", "",
+                  f"Turns strings into encoder inputs ({info.tokenizer}, seq_length {info.seq_length}).", "",
+                  _preprocessing_usage(info, handle)]
+    parts += ["## Changelog", ""]
+    today = datetime.datetime.now(datetime.timezone.utc).date().isoformat()
+    entries = [(version, today, info.changelog or "Initial release.")]
+    entries += changelog_entries(hub_root, info.publisher, info.name, version)
+    parts += [f"- Version {v} ({date}): {text or 'no notes'}" for v, date, text in entries]
+    return "\n".join(parts) + "\n"

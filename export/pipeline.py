@@ -1,0 +1,330 @@
+"""One export, stage by stage: load, build, save, verify, manifest, publish.
+
+`run_export(ExportOptions)` is what `python -m export` calls; the main job calls it too.
+Everything is staged under the hub root and verified before anything is published;
+any failure leaves the hub tree as it was.
+"""
+
+import contextlib
+import dataclasses
+import pathlib
+import time
+
+EXPORT_TYPES = ("model", "model_with_mlm", "preprocessing", "all")
+SAMPLE_SENTENCES = (
+    "The quick brown fox jumps over the lazy dog.",
+    "Hello, world! Tokenizers split punctuation.",
+    "Unbelievably, the naïve café owner re-opened at 9:30am.",
+    "Straße, Ärger und ÜBER-große Wörter.",
+    "東京は日本の首都です。",
+    "",
+)
+
+
+@dataclasses.dataclass
+class ExportOptions:
+    source: str
+    hub_root: str
+    export_type: str = "model"
+    config_file: str | None = None
+    publisher: str = "local"
+    name: str | None = None
+    version: int | None = None
+    vocab_file: str | None = None
+    sp_model_file: str | None = None
+    do_lower_case: bool | None = None
+    seq_length: int = 128
+    legacy_v1: bool = False
+    dtype: str = "float32"
+    changelog: str | None = None
+    language: str | None = None
+    dataset: str | None = None
+
+
+@dataclasses.dataclass
+class ArtifactSummary:
+    kind: str  # "encoder" | "preprocessing"
+    path: str
+    tarball: str
+    card: str
+    version: int
+    size_bytes: int
+    tarball_bytes: int
+    verification: dict
+
+
+@dataclasses.dataclass
+class ExportSummary:
+    name: str
+    num_params: int | None
+    artifacts: list
+    seconds: dict
+
+    def text(self):
+        lines = [f"Export summary for {self.name}"]
+        if self.num_params is not None:
+            lines.append(f"  parameters: {self.num_params:,}")
+        for a in self.artifacts:
+            lines.append(f"  {a.kind} version {a.version}: {a.path}")
+            lines.append(f"    SavedModel {a.size_bytes / 1e6:.2f} MB, tarball {a.tarball_bytes / 1e6:.2f} MB: {a.tarball}")
+            lines.append(f"    model card: {a.card}")
+            v = a.verification
+            if a.kind == "encoder":
+                diffs = ", ".join(f"{k} {d:.2g}" for k, d in v["max_abs_diff"].items())
+                lines.append(f"    max abs diff (<= {v['tolerance']:g}): {diffs}")
+                tv = v["trainable_variables"]["found"]
+                lines.append(f"    trainable variables: {tv}")
+                lines.append(f"    dropout: {v['dropout']}; gradients: {v['gradients']}")
+            else:
+                lines.append(f"    {v['sentences']} sample sentences equal to the in-memory preprocessor; "
+                             f"seq_length {v['seq_length']}")
+        lines.append("  seconds: " + ", ".join(f"{k} {s:.1f}" for k, s in self.seconds.items()))
+        return "\n".join(lines)
+
+
+class _Stages:
+    """Prints one progress line per stage and keeps the timings for the summary."""
+
+    def __init__(self, total, printer):
+        self.total, self.printer, self.index, self.seconds = total, printer, 0, {}
+        self._name, self._start = None, None
+
+    def start(self, name, detail=""):
+        self.finish()
+        self.index += 1
+        self._name, self._start = name, time.perf_counter()
+        self.printer(f"[{self.index}/{self.total}] {name}{': ' + detail if detail else ''}")
+
+    def finish(self):
+        if self._name:
+            self.seconds[self._name] = time.perf_counter() - self._start
+            self._name = None
+
+    def note(self, message):
+        self.printer(f"      {message}")
+
+
+def source_kind(spec):
+    kind, sep, rest = spec.partition(":")
+    if not sep or kind not in ("hf", "tf1", "tf2", "preset") or not rest:
+        raise ValueError(f"--source {spec!r}: expected hf:<dir>, tf1:<ckpt prefix>, tf2:<ckpt prefix> "
+                         "or preset:<name>.")
+    return kind, rest
+
+
+def default_name(result):
+    """The catalog's TF-Hub-style name for the source's config (official_encoders.presets)."""
+    from official_encoders import presets
+
+    return presets.name_for_config(result.config, do_lower_case=result.do_lower_case)
+
+
+def _tokenizer(vocab_file, sp_model_file, do_lower_case):
+    if vocab_file:
+        from preprocessors.wordpiece import BertWordpieceTokenizer
+
+        return BertWordpieceTokenizer(str(vocab_file), bool(do_lower_case))
+    from preprocessors.sentencepiece import AlbertSentencepieceTokenizer
+
+    return AlbertSentencepieceTokenizer(str(sp_model_file), bool(do_lower_case))
+
+
+def _resolve_vocab(options, result):
+    vocab_file = options.vocab_file or (None if options.sp_model_file else result.vocab_file)
+    sp_model_file = options.sp_model_file or (None if options.vocab_file else result.sp_model_file)
+    for flag, path in (("--vocab_file", vocab_file), ("--sp_model_file", sp_model_file)):
+        if path and not pathlib.Path(path).is_file():
+            raise FileNotFoundError(f"{flag} {path}: no such file.")
+    if not (vocab_file or sp_model_file):
+        raise ValueError(f"{options.source} has no vocabulary: pass --vocab_file (WordPiece vocab.txt) "
+                         "or --sp_model_file (SentencePiece model).")
+    size = _vocabulary_size(vocab_file, sp_model_file)
+    if size != result.config.vocab_size:
+        flag = "--vocab_file" if vocab_file else "--sp_model_file"
+        raise ValueError(
+            f"The vocabulary {vocab_file or sp_model_file} has {size} tokens but the encoder's vocab_size is "
+            f"{result.config.vocab_size}: pass the {flag} that belongs to this model.")
+    do_lower_case = options.do_lower_case
+    if do_lower_case is None:
+        do_lower_case = result.do_lower_case
+    if do_lower_case is None:
+        do_lower_case = bool(vocab_file)  # WordPiece vocabularies are mostly uncased
+    return vocab_file, sp_model_file, bool(do_lower_case)
+
+
+def _vocabulary_size(vocab_file, sp_model_file):
+    if vocab_file:
+        with open(vocab_file, encoding="utf-8") as f:
+            return sum(1 for line in f if line.strip())
+    import sentencepiece
+
+    return sentencepiece.SentencePieceProcessor(model_file=str(sp_model_file)).get_piece_size()
+
+
+def run_export(options, printer=print):
+    """Runs one export and returns its ExportSummary; raises on any failure (nothing published)."""
+    import keras
+
+    from export import model_card, publish, saved_model, sources, verify
+
+    if options.export_type not in EXPORT_TYPES:
+        raise ValueError(f"--export_type {options.export_type!r}: use one of {', '.join(EXPORT_TYPES)}.")
+    kind, source_path = source_kind(options.source)
+    want_encoder = options.export_type != "preprocessing"
+    want_preprocessing = options.export_type in ("preprocessing", "all")
+    with_heads = options.export_type in ("model_with_mlm", "all")
+    stages = _Stages(3 + want_encoder + want_preprocessing + 1, printer)
+
+    stages.start("load source", options.source)
+    if options.dtype != "float32":
+        keras.mixed_precision.set_global_policy(options.dtype)
+    try:
+        result = sources.load_source(options.source, options.config_file)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    if getattr(result, "report", None) is not None:
+        stages.note(result.report.summary())
+    config = result.config
+    name = options.name or default_name(result)
+    pre_name = f"{name}_preprocess"
+    if options.version is not None:
+        for artifact_name, wanted in ((name, want_encoder), (pre_name, want_preprocessing)):
+            if wanted and (publish.model_dir(options.hub_root, options.publisher, artifact_name)
+                           / str(options.version)).exists():
+                raise publish.VersionExistsError(
+                    f"{options.publisher}/{artifact_name} version {options.version} already exists; "
+                    "published versions are never overwritten. Leave --version unset or pick another.")
+    heads = ()
+    if with_heads:
+        head = saved_model.head_kind(result.model)
+        if head is None and options.export_type == "model_with_mlm":
+            raise ValueError(f"{options.source} has no pretraining head (masked LM or RTD) weights; "
+                             "use --export_type=model.")
+        heads = (head,) if head else ()
+    vocab_file, sp_model_file, do_lower_case = _resolve_vocab(options, result)
+    if want_preprocessing and options.seq_length > config.max_position_embeddings:
+        raise ValueError(f"--seq_length {options.seq_length} exceeds the encoder's max_position_embeddings "
+                         f"{config.max_position_embeddings}; pass --seq_length <= {config.max_position_embeddings}.")
+    num_params = result.encoder.count_params()
+    stages.note(f"{config.family}: L={config.num_layers} H={config.hidden_size} A={config.num_heads}, "
+                f"{num_params:,} parameters; name {options.publisher}/{name}")
+    source_record = publish.source_record(kind, source_path, getattr(result, "source_files", []))
+    config_dict = config.to_dict()
+    tokenizer_kind = "wordpiece" if vocab_file else "sentencepiece"
+    hub_root = pathlib.Path(options.hub_root)
+    changelog = options.changelog or f"Exported from {options.source}."
+
+    with contextlib.ExitStack() as stack:
+        enc_stage = pre_stage = None
+        if want_encoder:
+            enc_stage = stack.enter_context(publish.stage_version(hub_root, options.publisher, name))
+        if want_preprocessing:
+            pre_stage = stack.enter_context(publish.stage_version(hub_root, options.publisher, pre_name))
+        stages.start("build SavedModel objects")
+        enc_module = pre_module = None
+        if want_encoder:
+            enc_module = saved_model.build_encoder_module(
+                result, with_heads=bool(heads), legacy_v1=options.legacy_v1, vocab_file=vocab_file,
+                sp_model_file=sp_model_file, do_lower_case=do_lower_case)
+        if want_preprocessing:
+            from preprocessors.preprocessing_module import PreprocessingModule
+
+            pre_module = PreprocessingModule(_tokenizer(vocab_file, sp_model_file, do_lower_case),
+                                             seq_length=options.seq_length)
+        stages.start("save", "into temp directories under " + ", ".join(
+            str(s.tmp_dir.relative_to(hub_root)) for s in (enc_stage, pre_stage) if s))
+        if want_encoder:
+            saved_model.save_encoder_model(enc_module, enc_stage.path)
+        if want_preprocessing:
+            from preprocessors.preprocessing_module import save_preprocessing_model
+
+            save_preprocessing_model(pre_module, pre_stage.path)
+        figures = {}
+        if want_encoder:
+            stages.start("verify encoder")
+            figures["encoder"] = verify.verify_encoder(
+                enc_stage.path, result, with_heads=bool(heads), legacy_v1=options.legacy_v1,
+                progress=stages.note)
+        if want_preprocessing:
+            stages.start("verify preprocessor")
+            figures["preprocessing"] = verify.verify_preprocessing(pre_stage.path, pre_module, SAMPLE_SENTENCES)
+            vocab_size = figures["preprocessing"]["special_tokens"].get("vocab_size")
+            if vocab_size != config.vocab_size:
+                raise verify.VerificationError(
+                    f"The preprocessor reports vocab_size {vocab_size}, the encoder {config.vocab_size}.")
+        stages.start("manifest, tarball, model card, publish")
+        extra = {"export_type": options.export_type, "dtype": options.dtype, "legacy_v1": options.legacy_v1,
+                 "tokenizer": {"kind": tokenizer_kind, "do_lower_case": do_lower_case}}
+        if want_encoder:
+            publish.write_manifest(enc_stage.path, artifact="encoder", source=source_record, config=config_dict,
+                                   verification=figures["encoder"], changelog=changelog,
+                                   extra=dict(extra, heads=list(heads), num_params=num_params))
+        if want_preprocessing:
+            publish.write_manifest(pre_stage.path, artifact="preprocessing", source=source_record,
+                                   config=config_dict, verification=figures["preprocessing"],
+                                   changelog=changelog, extra=dict(extra, seq_length=options.seq_length))
+        info = dict(publisher=options.publisher, language=options.language or _language(result),
+                    dataset=options.dataset, config=config_dict, num_params=num_params, tokenizer=tokenizer_kind,
+                    seq_length=options.seq_length, source=f"{kind} {source_path}", changelog=changelog)
+        published = {}
+
+        def handle(model_name, version):
+            return str((hub_root / options.publisher / model_name / str(version)).resolve())
+
+        def publish_preprocessor(encoder_version=None):
+            card = model_card.CardInfo(
+                name=pre_name, artifact="preprocessing",
+                overview=f"Text preprocessing for {options.publisher}/{name}: {tokenizer_kind} tokenization "
+                         f"({'lower-cased' if do_lower_case else 'cased'}), packing to seq_length "
+                         f"{options.seq_length}, in-graph with tensorflow-text.",
+                encoder_handle=(handle(name, encoder_version) if encoder_version
+                                else _latest_handle(hub_root, options.publisher, name)), **info)
+            published["preprocessing"] = pre_stage.publish(
+                version=options.version,
+                render_card=lambda n: model_card.render_model_card(card, hub_root, n))
+
+        if want_encoder:
+            def encoder_card(n):
+                pre = published.get("preprocessing")
+                card = model_card.CardInfo(
+                    name=name, artifact="encoder", heads=heads, legacy_v1=options.legacy_v1,
+                    overview=_overview(config, name, result), preprocess_handle=pre.handle if pre else
+                    _latest_handle(hub_root, options.publisher, pre_name), **info)
+                return model_card.render_model_card(card, hub_root, n)
+
+            published["encoder"] = enc_stage.publish(
+                version=options.version, render_card=encoder_card,
+                before_commit=publish_preprocessor if want_preprocessing else None)
+        else:
+            publish_preprocessor()
+        stages.finish()
+
+    artifacts = []
+    for kind_name in ("encoder", "preprocessing"):
+        if kind_name in published:
+            p = published[kind_name]
+            artifacts.append(ArtifactSummary(
+                kind=kind_name, path=str(p.path), tarball=str(p.tarball), card=str(p.card), version=p.version,
+                size_bytes=publish.directory_size(p.path), tarball_bytes=p.tarball.stat().st_size,
+                verification=figures[kind_name]))
+    return ExportSummary(name=name, num_params=num_params if want_encoder else None, artifacts=artifacts,
+                         seconds=stages.seconds)
+
+
+def _latest_handle(hub_root, publisher, name):
+    from export import publish
+
+    versions = publish.published_versions(hub_root, publisher, name)
+    return str((pathlib.Path(hub_root) / publisher / name / str(versions[-1])).resolve()) if versions else None
+
+
+def _language(result):
+    return "multilingual" if result.config.vocab_size > 60000 else "en"
+
+
+def _overview(config, name, result):
+    family = {"bert": "BERT", "albert": "ALBERT", "electra": "ELECTRA"}[config.family]
+    return (f"{family} text encoder `{name}` (L={config.num_layers}, H={config.hidden_size}, "
+            f"A={config.num_heads}) as a Reusable SavedModel for TensorFlow 2: it returns a pooled "
+            "embedding of each input and one contextual embedding per token, and it can be fine-tuned "
+            "with `hub.KerasLayer(..., trainable=True)`.")

@@ -1,0 +1,389 @@
+"""The versioned hub tree: stage a version, then publish it atomically.
+
+Layout (DESIGN.md):
+    <hub_root>/<publisher>/<name>/<N>/                 SavedModel + MANIFEST.json
+    <hub_root>/<publisher>/<name>/<N>.tar.gz           the same files at the archive root
+    <hub_root>/docs/<publisher>/models/<name>/<N>.md   model card
+
+Everything is written into `<hub_root>/<publisher>/<name>/.tmp-<pid>-<uuid>/` first.
+Publishing holds an exclusive `flock` on `<name>/.lock` (released by the kernel even if
+the process is killed), links the tarball and the card into place, and then renames the
+staged directory to `<N>/`. The rename is the commit point: a version directory exists
+only if its tarball and card exist too. Leftovers of a killed export (a `.tmp-*`
+directory, or a tarball/card without its version directory) are never taken for a
+version; the next publish under the lock removes orphaned tarballs/cards, and
+`python -m export --gc` removes stale temp directories.
+"""
+
+import contextlib
+import dataclasses
+import datetime
+import fcntl
+import hashlib
+import json
+import os
+import pathlib
+import platform
+import re
+import shutil
+import tarfile
+import time
+import uuid
+
+MANIFEST_NAME = "MANIFEST.json"
+TMP_PREFIX = ".tmp-"
+LOCK_NAME = ".lock"
+_VERSION_DIR = re.compile(r"^[1-9][0-9]*$")
+_TARBALL = re.compile(r"^([1-9][0-9]*)\.tar\.gz$")
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+class VersionExistsError(FileExistsError):
+    """An explicit --version that is already published (versions are never overwritten)."""
+
+
+def check_name(kind, value):
+    """Publisher and model names become path components; refuse anything else.
+
+    A model name may have several '/'-separated parts, as TF-Hub's had
+    (`small_bert/bert_en_uncased_L-2_H-128_A-2`); the publisher has one.
+    """
+    parts = (value or "").split("/") if kind == "name" else [value or ""]
+    if not all(_SAFE_NAME.match(part) for part in parts):
+        raise ValueError(
+            f"Invalid {kind} {value!r}: use letters, digits, '.', '_' or '-', each part starting "
+            "with a letter or digit (it becomes a directory name).")
+    return value
+
+
+def model_dir(hub_root, publisher, name):
+    return pathlib.Path(hub_root) / check_name("publisher", publisher) / check_name("name", name)
+
+
+def card_path(hub_root, publisher, name, version):
+    return pathlib.Path(hub_root) / "docs" / publisher / "models" / name / f"{int(version)}.md"
+
+
+def tarball_path(hub_root, publisher, name, version):
+    return model_dir(hub_root, publisher, name) / f"{int(version)}.tar.gz"
+
+
+def published_versions(hub_root, publisher, name):
+    """Sorted version numbers whose directory exists (only complete versions have one)."""
+    directory = model_dir(hub_root, publisher, name)
+    if not directory.is_dir():
+        return []
+    return sorted(int(p.name) for p in directory.iterdir() if p.is_dir() and _VERSION_DIR.match(p.name))
+
+
+def next_version(hub_root, publisher, name):
+    """The next free version number (1 for a new model). Only advisory without the lock."""
+    versions = published_versions(hub_root, publisher, name)
+    return (versions[-1] + 1) if versions else 1
+
+
+def read_manifest(version_dir):
+    with open(pathlib.Path(version_dir) / MANIFEST_NAME) as f:
+        return json.load(f)
+
+
+# ---------------------------------------------------------------------------- manifest
+
+
+def sha256_file(path, chunk=1 << 20):
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def package_versions():
+    """Versions of the packages that wrote (and are needed to read) an artifact."""
+    from importlib import metadata
+
+    out = {"python": platform.python_version()}
+    for dist in ("official-encoders", "tensorflow", "tensorflow-text", "tensorflow-hub",
+                 "tf-keras", "keras", "sentencepiece"):
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            out[dist] = None
+    return out
+
+
+def source_record(kind, path, files):
+    """The `source` entry of a manifest: where the weights came from, with file hashes."""
+    return {
+        "kind": kind,
+        "path": str(path) if path is not None else None,
+        "files": {str(f): sha256_file(f) for f in files or ()},
+    }
+
+
+def write_manifest(version_dir, *, artifact, source, config=None, verification=None,
+                   changelog=None, extra=None):
+    """Writes MANIFEST.json: sha256 and size of every other file, plus provenance.
+
+    `files` maps each path relative to the version directory to {"sha256", "size"};
+    readers (e.g. official_encoders.resolve) check a download against it.
+    """
+    version_dir = pathlib.Path(version_dir)
+    files = {}
+    for path in sorted(p for p in version_dir.rglob("*") if p.is_file()):
+        rel = path.relative_to(version_dir).as_posix()
+        if rel == MANIFEST_NAME:
+            continue
+        files[rel] = {"sha256": sha256_file(path), "size": path.stat().st_size}
+    manifest = {
+        "format": "saved_model_2",
+        "artifact": artifact,
+        "files": files,
+        "source": source,
+        "config": config,
+        "versions": package_versions(),
+        "exported_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "verification": verification,
+        "changelog": changelog,
+    }
+    manifest.update(extra or {})
+    with open(version_dir / MANIFEST_NAME, "w") as f:
+        json.dump(manifest, f, indent=2, sort_keys=True)
+        f.write("\n")
+    return manifest
+
+
+def check_manifest(version_dir):
+    """Returns the list of problems (missing, changed or unlisted files); empty if intact."""
+    version_dir = pathlib.Path(version_dir)
+    manifest = read_manifest(version_dir)
+    problems = []
+    listed = manifest["files"]
+    for rel, entry in listed.items():
+        path = version_dir / rel
+        if not path.is_file():
+            problems.append(f"missing {rel}")
+        elif sha256_file(path) != entry["sha256"]:
+            problems.append(f"sha256 mismatch {rel}")
+    for path in version_dir.rglob("*"):
+        rel = path.relative_to(version_dir).as_posix()
+        if path.is_file() and rel != MANIFEST_NAME and rel not in listed:
+            problems.append(f"unlisted {rel}")
+    return problems
+
+
+# ---------------------------------------------------------------------------- tarball
+
+
+def make_tarball(version_dir, tarball):
+    """Writes `tarball` (.tar.gz) with the version's files at the archive root.
+
+    That is what tensorflow_hub's compressed resolver expects: it extracts every
+    member under the cache directory, accepting only files and directories, and
+    directories must come before the files in them.
+    """
+    version_dir = pathlib.Path(version_dir)
+    # Float weights hardly compress; level 1 is several times faster than the default 9
+    # for nearly the same size.
+    with tarfile.open(tarball, "w:gz", compresslevel=1, format=tarfile.PAX_FORMAT) as tar:
+        for path in sorted(version_dir.rglob("*"), key=lambda p: (len(p.relative_to(version_dir).parts), str(p))):
+            tar.add(path, arcname=path.relative_to(version_dir).as_posix(), recursive=False)
+    return pathlib.Path(tarball)
+
+
+def _fsync_tree(root):
+    for path in pathlib.Path(root).rglob("*"):
+        if path.is_file():
+            with open(path, "rb") as f:
+                os.fsync(f.fileno())
+
+
+# ---------------------------------------------------------------------------- staging
+
+
+@dataclasses.dataclass
+class PublishedVersion:
+    publisher: str
+    name: str
+    version: int
+    path: pathlib.Path
+    tarball: pathlib.Path
+    card: pathlib.Path | None
+
+    @property
+    def handle(self):
+        return str(self.path)
+
+
+@contextlib.contextmanager
+def _model_lock(directory):
+    directory.mkdir(parents=True, exist_ok=True)
+    with open(directory / LOCK_NAME, "a+") as f:
+        fcntl.flock(f.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+
+
+class StagedVersion:
+    """A version being written under a temp directory of its model; see `stage_version`."""
+
+    def __init__(self, hub_root, publisher, name):
+        self.hub_root = pathlib.Path(hub_root)
+        self.publisher = publisher
+        self.name = name
+        self.model_dir = model_dir(hub_root, publisher, name)
+        self.model_dir.mkdir(parents=True, exist_ok=True)
+        (self.model_dir / LOCK_NAME).touch()  # marks a model directory (gc looks for it)
+        self.tmp_dir = self.model_dir / f"{TMP_PREFIX}{os.getpid()}-{uuid.uuid4().hex}"
+        self.tmp_dir.mkdir()
+        self.path = self.tmp_dir / "version"  # the future <N>/; the caller writes into it
+        self.published = None
+
+    def cleanup(self):
+        shutil.rmtree(self.tmp_dir, ignore_errors=True)
+
+    def check_version_free(self, version):
+        """Raises VersionExistsError if `version` is already published."""
+        if (self.model_dir / str(int(version))).exists():
+            raise VersionExistsError(
+                f"{self.publisher}/{self.name} version {int(version)} already exists in "
+                f"{self.model_dir}; published versions are never overwritten. Leave --version "
+                "unset to take the next free number, or pick another.")
+
+    def publish(self, version=None, render_card=None, before_commit=None, progress=None):
+        """Moves the staged version into place as `version` (default: the next free one).
+
+        `render_card(version) -> str` writes the model card (it is called under the
+        lock, so it can read earlier versions' manifests for the changelog).
+        `before_commit(version)` runs under the lock once the number is fixed, before the
+        card is rendered; the encoder export publishes its companion preprocessor there,
+        so each card can name the other's exact version.
+        """
+        if self.published is not None:
+            raise RuntimeError("This staged version is already published.")
+        if not (self.path / "saved_model.pb").is_file():
+            raise FileNotFoundError(f"Nothing to publish: no saved_model.pb in {self.path}.")
+        if version is not None:
+            if int(version) < 1:
+                raise ValueError(f"--version must be a positive integer, got {version}.")
+            self.check_version_free(version)
+        for directory in [self.path, *(p for p in self.path.rglob("*") if p.is_dir())]:
+            directory.chmod(0o755)  # mkdtemp (used by some savers) makes 0700 directories
+        staged_tar = self.tmp_dir / "version.tar.gz"
+        if progress:
+            progress(f"compressing {self.publisher}/{self.name} into a .tar.gz")
+        make_tarball(self.path, staged_tar)
+        _fsync_tree(self.tmp_dir)
+        with _model_lock(self.model_dir):
+            number = int(version) if version is not None else next_version(self.hub_root, self.publisher, self.name)
+            self.check_version_free(number)
+            tar_dst = tarball_path(self.hub_root, self.publisher, self.name, number)
+            card_dst = card_path(self.hub_root, self.publisher, self.name, number)
+            # Under the lock, a tarball/card without its version directory can only be
+            # the remains of a killed export: remove it and take its place.
+            for orphan in (tar_dst, card_dst):
+                if orphan.exists():
+                    orphan.unlink()
+            if before_commit is not None:
+                before_commit(number)
+            linked = []
+            try:
+                os.link(staged_tar, tar_dst)
+                linked.append(tar_dst)
+                if render_card is not None:
+                    card_dst.parent.mkdir(parents=True, exist_ok=True)
+                    staged_card = self.tmp_dir / "card.md"
+                    staged_card.write_text(render_card(number))
+                    os.link(staged_card, card_dst)
+                    linked.append(card_dst)
+                os.rename(self.path, self.model_dir / str(number))  # the commit point
+            except BaseException:
+                for path in linked:
+                    path.unlink(missing_ok=True)
+                raise
+        self.cleanup()
+        self.published = PublishedVersion(
+            self.publisher, self.name, number, self.model_dir / str(number), tar_dst,
+            card_dst if render_card is not None else None)
+        return self.published
+
+
+@contextlib.contextmanager
+def stage_version(hub_root, publisher, name):
+    """Yields a StagedVersion; its temp directory is removed on exit whatever happens.
+
+        with stage_version(root, "local", "bert_en_uncased_L-2_H-16_A-2") as staged:
+            save_encoder_model(module, staged.path)
+            write_manifest(staged.path, ...)
+            staged.publish(render_card=...)
+    """
+    staged = StagedVersion(hub_root, publisher, name)
+    try:
+        yield staged
+    finally:
+        staged.cleanup()
+
+
+# ---------------------------------------------------------------------------- garbage
+
+
+def _pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def find_stray(hub_root, older_than_seconds=3600.0):
+    """Temp directories and orphaned tarballs/cards left by killed exports.
+
+    A temp directory counts when it is older than the threshold and the process
+    that made it (its name carries the pid) is gone. Returns a list of paths.
+    """
+    hub_root = pathlib.Path(hub_root)
+    now = time.time()
+    stray = []
+    if not hub_root.is_dir():
+        return stray
+    for lock in sorted(hub_root.rglob(LOCK_NAME)):
+        model = lock.parent  # every model directory has the publish lock file
+        relative = model.relative_to(hub_root).parts
+        if relative[0] == "docs" or len(relative) < 2:
+            continue
+        for entry in sorted(model.iterdir()):
+            age = now - entry.lstat().st_mtime
+            if age < older_than_seconds:
+                continue
+            if entry.name.startswith(TMP_PREFIX):
+                pid = entry.name[len(TMP_PREFIX):].split("-", 1)[0]
+                if not (pid.isdigit() and _pid_alive(int(pid))):
+                    stray.append(entry)
+            elif (m := _TARBALL.match(entry.name)) and not (model / m.group(1)).is_dir():
+                stray.append(entry)
+        docs = hub_root / "docs" / relative[0] / "models" / pathlib.Path(*relative[1:])
+        if docs.is_dir():
+            for card in sorted(docs.glob("*.md")):
+                if (card.stem.isdigit() and not (model / card.stem).is_dir()
+                        and now - card.stat().st_mtime >= older_than_seconds):
+                    stray.append(card)
+    return stray
+
+
+def remove_stray(paths):
+    for path in paths:
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink(missing_ok=True)
+
+
+def directory_size(path):
+    path = pathlib.Path(path)
+    if path.is_file():
+        return path.stat().st_size
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())

@@ -1,0 +1,167 @@
+"""Wraps Keras 3 encoders as a Reusable SavedModel (what `hub.load`/`hub.KerasLayer` consume).
+
+Object graph of an exported encoder:
+
+    root            __call__(inputs, training=False) -> dict of encoder outputs
+                    variables, trainable_variables, regularization_losses
+                    vocab_file (Asset) + do_lower_case (bool tf.Variable), or sp_model_file
+                    signatures: serving_default [, mlm] [, rtd]
+    root.mlm        same contract; inputs add masked_lm_positions, outputs add mlm_logits
+    root.rtd        ELECTRA discriminator; outputs add rtd_logits [batch, seq]
+
+The subobjects call the very same Keras encoder object, so their variables are the
+root's variables (saved once) plus their head's.
+
+Legacy v1 interface (`legacy_v1=True`): the root `__call__` is also traced for a list
+input `[input_word_ids, input_mask, segment_ids]` and then returns the list
+`[pooled_output, sequence_output]`, as the TF-Hub BERT/ELECTRA pages' first versions
+did. It lives in the same artifact, so old code such as
+`hub.KerasLayer(handle, trainable=True)([ids, mask, segments])` keeps working against
+the new handle; the dict interface is unchanged.
+"""
+
+import tensorflow as tf
+
+ENCODER_INPUTS = ("input_word_ids", "input_mask", "input_type_ids")
+SERVING_OUTPUTS = ("pooled_output", "sequence_output")
+HEAD_INPUTS = {"mlm": ("masked_lm_positions",), "rtd": ()}
+HEAD_OUTPUTS = {"mlm": "mlm_logits", "rtd": "rtd_logits"}
+
+
+def input_specs(extra=()):
+    return {k: tf.TensorSpec([None, None], tf.int32, name=k) for k in ENCODER_INPUTS + tuple(extra)}
+
+
+def _as_float32(outputs):
+    """Outputs leave the SavedModel in float32 whatever the compute dtype was."""
+    return tf.nest.map_structure(
+        lambda t: tf.cast(t, tf.float32) if t.dtype.is_floating else t, outputs)
+
+
+def _regularization_loss_fn(variable):
+    return tf.function(lambda: tf.cast(variable.regularizer(variable.value), tf.float32),
+                       input_signature=[])
+
+
+_HEAD_CLASSES = {"EncoderWithMaskedLM": "mlm", "EncoderWithRtd": "rtd"}
+
+
+def head_kind(model):
+    """"mlm", "rtd" or None for a model from export.sources (official_encoders.pretrainer)."""
+    for cls in type(model).__mro__:
+        if cls.__name__ in _HEAD_CLASSES:
+            return _HEAD_CLASSES[cls.__name__]
+    return None
+
+
+class ReusableModule(tf.__internal__.tracking.AutoTrackable):
+    """One callable of the Reusable SavedModel around one Keras 3 model.
+
+    `variables`/`trainable_variables` are the Keras variables' backing tf.Variables;
+    `regularization_losses` holds one no-argument tf.function per regularized weight.
+    """
+
+    def __init__(self, keras_model, head=None, legacy_v1=False):
+        self._head = head
+        self.variables = [v.value for v in keras_model.variables]
+        self.trainable_variables = [v.value for v in keras_model.trainable_variables]
+        self.regularization_losses = [
+            _regularization_loss_fn(v) for v in keras_model.trainable_variables
+            if getattr(v, "regularizer", None) is not None]
+        # The Keras model is reached through this closure only, not as a SavedModel
+        # dependency: Keras would add its own float-input serving function to it.
+        # Its variables are saved through `variables`.
+        keep = ("pooled_output", "default", "sequence_output", "encoder_outputs")
+        if head:
+            keep += (HEAD_OUTPUTS[head],)
+
+        def call(inputs, training=False):
+            if isinstance(inputs, (list, tuple)):  # the legacy v1 interface
+                word_ids, mask, segment_ids = inputs
+                outputs = _as_float32(keras_model(
+                    {"input_word_ids": word_ids, "input_mask": mask, "input_type_ids": segment_ids},
+                    training=training))
+                return [outputs["pooled_output"], outputs["sequence_output"]]
+            outputs = _as_float32(keras_model(dict(inputs), training=training))
+            return {k: outputs[k] for k in keep}
+
+        self.__call__ = tf.function(call)
+        extra = HEAD_INPUTS[head] if head else ()
+        for training in (False, True):
+            self.__call__.get_concrete_function(input_specs(extra), training=training)
+            if legacy_v1:
+                self.__call__.get_concrete_function(
+                    [tf.TensorSpec([None, None], tf.int32, name=n)
+                     for n in ("input_word_ids", "input_mask", "segment_ids")],
+                    training=training)
+
+    def signature(self):
+        """A flat-output inference function for a named SavedModel signature."""
+        extra = HEAD_INPUTS[self._head] if self._head else ()
+        names = SERVING_OUTPUTS + ((HEAD_OUTPUTS[self._head],) if self._head else ())
+
+        @tf.function(input_signature=[input_specs(extra)])
+        def serve(inputs):
+            outputs = self.__call__(inputs, training=False)
+            return {k: outputs[k] for k in names}
+
+        return serve
+
+
+def build_encoder_module(result, *, with_heads=True, legacy_v1=False, vocab_file=None,
+                         sp_model_file=None, do_lower_case=None):
+    """Builds the root ReusableModule (+ .mlm / .rtd) for an export.sources.ImportResult.
+
+    `vocab_file`/`sp_model_file`/`do_lower_case` override what the source provided.
+    With `with_heads=False` only the bare encoder is exported.
+    """
+    vocab_file = vocab_file or result.vocab_file
+    sp_model_file = sp_model_file or result.sp_model_file
+    if do_lower_case is None:
+        do_lower_case = result.do_lower_case
+    if vocab_file and sp_model_file:
+        raise ValueError("Give either a WordPiece vocab_file or a SentencePiece sp_model_file, not both.")
+    if not (vocab_file or sp_model_file):
+        raise ValueError(
+            "The source has no vocabulary: pass --vocab_file (WordPiece vocab.txt) or "
+            "--sp_model_file (SentencePiece model) so the export carries its tokenizer asset.")
+    root = ReusableModule(result.encoder, legacy_v1=legacy_v1)
+    kind = head_kind(result.model) if with_heads else None
+    if kind:
+        setattr(root, kind, ReusableModule(result.model, head=kind))
+    if vocab_file:
+        root.vocab_file = tf.saved_model.Asset(str(vocab_file))
+        root.do_lower_case = tf.Variable(bool(do_lower_case if do_lower_case is not None else True),
+                                         trainable=False, name="do_lower_case")
+    else:
+        root.sp_model_file = tf.saved_model.Asset(str(sp_model_file))
+    return root
+
+
+def head_names(module):
+    return [k for k in HEAD_OUTPUTS if hasattr(module, k)]
+
+
+def save_encoder_model(module, export_dir):
+    """Writes `module` (from build_encoder_module) as a SavedModel with its signatures."""
+    signatures = {"serving_default": module.signature()}
+    for kind in head_names(module):
+        signatures[kind] = getattr(module, kind).signature()
+    tf.saved_model.save(module, str(export_dir), signatures=signatures)
+
+
+def restore_keras_model(keras_model, loaded):
+    """Copies the variables of a reloaded export (e.g. after fine-tuning) into `keras_model`.
+
+    `keras_model` must be built from the same config as the exported model: the
+    SavedModel's `variables` list is in the order of the Keras model's variables.
+    """
+    if len(loaded.variables) != len(keras_model.variables):
+        raise ValueError(f"The SavedModel has {len(loaded.variables)} variables, the Keras model "
+                         f"{len(keras_model.variables)}: build it from the export's MANIFEST.json config.")
+    for target, source in zip(keras_model.variables, loaded.variables):
+        if tuple(target.shape) != tuple(source.shape):
+            raise ValueError(f"{target.path}: shape {tuple(target.shape)} but the SavedModel's variable "
+                             f"{source.name} has {tuple(source.shape)}.")
+        target.assign(source)
+    return keras_model

@@ -1,0 +1,220 @@
+"""Reloads what an export wrote and compares it with the in-memory models.
+
+Any failed check raises VerificationError; the caller then publishes nothing. The
+figures (max abs diffs, variable counts, dropout and gradient checks) go into
+MANIFEST.json and the CLI summary.
+"""
+
+import numpy as np
+import tensorflow as tf
+
+from export import saved_model
+
+FLOAT32_TOLERANCE = 1e-5
+MIXED_TOLERANCE = 2e-2  # float16/bfloat16 compute; the SavedModel runs the same graph
+
+
+class VerificationError(RuntimeError):
+    """The reloaded artifact does not behave like the model it was exported from."""
+
+
+def sample_inputs(vocab_size, type_vocab_size, batch=3, seq_length=11, num_predictions=3, seed=0):
+    """Generated encoder inputs: random ids, ragged real lengths (padding), two segments."""
+    rng = np.random.default_rng(seed)
+    lengths = np.linspace(seq_length, max(2, seq_length // 3), batch).astype(int)
+    mask = (np.arange(seq_length)[None, :] < lengths[:, None]).astype(np.int32)
+    word_ids = rng.integers(1, vocab_size, size=(batch, seq_length)).astype(np.int32) * mask
+    type_ids = np.zeros((batch, seq_length), np.int32)
+    if type_vocab_size > 1:
+        type_ids = ((np.arange(seq_length)[None, :] >= (lengths[:, None] // 2)) * mask).astype(np.int32)
+    positions = np.stack([rng.choice(np.arange(1, max(2, n)), size=num_predictions) for n in lengths])
+    return {
+        "input_word_ids": tf.constant(word_ids),
+        "input_mask": tf.constant(mask),
+        "input_type_ids": tf.constant(type_ids),
+        "masked_lm_positions": tf.constant(positions.astype(np.int32)),
+    }
+
+
+def _max_abs_diff(a, b):
+    diffs = [float(np.max(np.abs(np.asarray(x, np.float64) - np.asarray(y, np.float64))))
+             for x, y in zip(tf.nest.flatten(a), tf.nest.flatten(b))]
+    return max(diffs) if diffs else 0.0
+
+
+def _pick(outputs, keys):
+    return {k: tf.cast(outputs[k], tf.float32) if not isinstance(outputs[k], list)
+            else [tf.cast(t, tf.float32) for t in outputs[k]] for k in keys}
+
+
+def _encoder_only(inputs):
+    return {k: inputs[k] for k in saved_model.ENCODER_INPUTS}
+
+
+def _tf_keras_model(callable_or_handle, input_names):
+    import tensorflow_hub as hub
+    import tf_keras
+
+    layer = hub.KerasLayer(callable_or_handle, trainable=True)
+    inputs = {k: tf_keras.Input([None], dtype=tf.int32, name=k) for k in input_names}
+    model = tf_keras.Model(inputs, layer(inputs))
+    return model, layer
+
+
+def verify_encoder(export_dir, result, *, with_heads=True, legacy_v1=False, tolerance=None,
+                   seq_lengths=(11, 6), progress=None):
+    """Checks the encoder SavedModel at `export_dir` against `result` (an ImportResult)."""
+    import tensorflow_hub as hub
+
+    say = progress or (lambda msg: None)
+    tolerance = tolerance or (FLOAT32_TOLERANCE if _compute_dtype(result.encoder) == "float32"
+                              else MIXED_TOLERANCE)
+    config = result.config
+    figures = {"tolerance": tolerance, "max_abs_diff": {}}
+    problems = []
+    say("verify: hub.load")
+    loaded = hub.load(str(export_dir))
+    heads = [saved_model.head_kind(result.model)] if with_heads and saved_model.head_kind(result.model) else []
+    keras_models = {"root": result.encoder}
+    for kind in heads:
+        if not hasattr(loaded, kind):
+            problems.append(f"the export has no .{kind} subobject")
+        keras_models[kind] = result.model
+
+    # The in-memory models run as graphs, like the SavedModel does: eager and graph
+    # execution fuse ops differently (oneDNN), which alone moves outputs by ~1e-6
+    # relative; the comparison should measure the export, not that.
+    reference = {part: _inference_graph(model) for part, model in keras_models.items()}
+    for length in seq_lengths:
+        inputs = sample_inputs(config.vocab_size, config.type_vocab_size, seq_length=length)
+        for part, model in keras_models.items():
+            if part != "root" and not hasattr(loaded, part):
+                continue
+            fn = loaded if part == "root" else getattr(loaded, part)
+            part_inputs = _encoder_only(inputs) if part != "mlm" else dict(inputs)
+            keys = ["pooled_output", "sequence_output", "encoder_outputs"]
+            if part != "root":
+                keys.append(saved_model.HEAD_OUTPUTS[part])
+            expected = _pick(reference[part](part_inputs), keys)
+            got = _pick(fn(part_inputs, training=False), keys)
+            diff = _max_abs_diff(expected, got)
+            figures["max_abs_diff"][part] = max(diff, figures["max_abs_diff"].get(part, 0.0))
+            if part == "root" and legacy_v1:
+                pooled, sequence = loaded([inputs["input_word_ids"], inputs["input_mask"],
+                                           inputs["input_type_ids"]], training=False)
+                diff = _max_abs_diff([expected["pooled_output"], expected["sequence_output"]],
+                                     [pooled, sequence])
+                figures["max_abs_diff"]["legacy_v1"] = max(diff, figures["max_abs_diff"].get("legacy_v1", 0.0))
+
+    say("verify: hub.KerasLayer(trainable=True) in a tf_keras model")
+    inputs = sample_inputs(config.vocab_size, config.type_vocab_size)
+    expected_trainable = {"root": len(result.encoder.trainable_variables)}
+    found_trainable = {"root": len(loaded.trainable_variables)}
+    # The reloaded object itself, as `hub.KerasLayer(hub.load(handle), ...)`; loading the
+    # directory a second time would only repeat the hub.load above.
+    tf_model, layer = _tf_keras_model(loaded, saved_model.ENCODER_INPUTS)
+    got = tf_model(_encoder_only(inputs), training=False)
+    expected = _pick(reference["root"](_encoder_only(inputs)), ["pooled_output", "sequence_output"])
+    figures["max_abs_diff"]["keras_layer"] = _max_abs_diff(expected, _pick(got, ["pooled_output", "sequence_output"]))
+    found_trainable["keras_layer"] = len(layer.trainable_weights)
+    for kind in heads:
+        if hasattr(loaded, kind):
+            expected_trainable[kind] = len(result.model.trainable_variables)
+            found_trainable[kind] = len(getattr(loaded, kind).trainable_variables)
+            names = saved_model.ENCODER_INPUTS + saved_model.HEAD_INPUTS[kind]
+            head_model, head_layer = _tf_keras_model(getattr(loaded, kind), names)
+            found_trainable[f"keras_layer_{kind}"] = len(head_layer.trainable_weights)
+            expected_trainable[f"keras_layer_{kind}"] = expected_trainable[kind]
+            key = saved_model.HEAD_OUTPUTS[kind]
+            got = head_model({k: inputs[k] for k in names}, training=False)[key]
+            want = reference[kind]({k: inputs[k] for k in names})[key]
+            figures["max_abs_diff"][f"keras_layer_{kind}"] = _max_abs_diff(want, got)
+    expected_trainable["keras_layer"] = expected_trainable["root"]
+    figures["trainable_variables"] = {"expected": expected_trainable, "found": found_trainable}
+    for key, n in expected_trainable.items():
+        if found_trainable.get(key) != n:
+            problems.append(f"{key}: {found_trainable.get(key)} trainable variables, expected {n}")
+
+    say("verify: dropout and gradients")
+    figures["dropout"] = _check_dropout(loaded, tf_model, inputs, config, problems)
+    figures["gradients"] = _check_gradients(loaded, inputs, problems)
+
+    for part, diff in figures["max_abs_diff"].items():
+        if not diff <= tolerance:
+            problems.append(f"{part}: max abs diff {diff:.3g} > {tolerance:g}")
+    if problems:
+        raise VerificationError("Export verification failed, nothing was published: " + "; ".join(problems))
+    return figures
+
+
+def _inference_graph(model):
+    return tf.function(lambda inputs: model(inputs, training=False), reduce_retracing=True)
+
+
+def _compute_dtype(model):
+    policy = getattr(model, "dtype_policy", None)
+    return getattr(policy, "compute_dtype", "float32")
+
+
+def _check_dropout(loaded, tf_model, inputs, config, problems):
+    rate = max(getattr(config, "hidden_dropout", 0.0) or 0.0, getattr(config, "attention_dropout", 0.0) or 0.0)
+    encoder_inputs = _encoder_only(inputs)
+    eval_a = loaded(encoder_inputs, training=False)["sequence_output"]
+    eval_b = loaded(encoder_inputs, training=False)["sequence_output"]
+    train_a = loaded(encoder_inputs, training=True)["sequence_output"]
+    train_b = tf_model(encoder_inputs, training=True)["sequence_output"]
+    out = {
+        "rate": rate,
+        "inference_deterministic": _max_abs_diff(eval_a, eval_b) == 0.0,
+        "training_changes_output": _max_abs_diff(eval_a, train_a) > 0.0,
+        "keras_layer_training_changes_output": _max_abs_diff(eval_a, train_b) > 0.0,
+    }
+    if not out["inference_deterministic"]:
+        problems.append("training=False is not deterministic (dropout active at inference?)")
+    if rate > 0 and not (out["training_changes_output"] and out["keras_layer_training_changes_output"]):
+        problems.append(f"dropout rate {rate} but training=True gives the inference output")
+    if rate == 0 and out["training_changes_output"]:
+        problems.append("no dropout configured but training=True changes the output")
+    return out
+
+
+def _check_gradients(loaded, inputs, problems):
+    """Every trainable variable gets a gradient, twice, under one persistent tape."""
+    encoder_inputs = _encoder_only(inputs)
+    with tf.GradientTape(persistent=True) as tape:
+        outputs = loaded(encoder_inputs, training=True)
+        loss = tf.reduce_sum(outputs["pooled_output"] ** 2) + tf.reduce_sum(outputs["sequence_output"] ** 2)
+    first = tape.gradient(loss, loaded.trainable_variables)
+    second = tape.gradient(outputs["pooled_output"], loaded.trainable_variables)
+    del tape
+    with_gradient = sum(g is not None for g in first)
+    out = {"variables": len(first), "with_gradient": with_gradient,
+           "second_gradient_ok": any(g is not None for g in second)}
+    if with_gradient != len(first):
+        problems.append(f"only {with_gradient} of {len(first)} trainable variables get a gradient")
+    if not out["second_gradient_ok"]:
+        problems.append("a second gradient from a persistent GradientTape failed")
+    return out
+
+
+def verify_preprocessing(export_dir, module, sentences, encoder_dir=None):
+    """The reloaded preprocessor gives the in-memory preprocessor's outputs on `sentences`.
+
+    With `encoder_dir`, also checks that its token ids fit the encoder's vocabulary.
+    """
+    reloaded = tf.saved_model.load(str(export_dir))
+    text = tf.constant(list(sentences))
+    want = module(text)
+    got = reloaded(text)
+    mismatched = [k for k in want if not np.array_equal(np.asarray(want[k]), np.asarray(got[k]))]
+    want_tokens = module.tokenize(text)
+    got_tokens = reloaded.tokenize(text)
+    if not np.array_equal(want_tokens.flat_values.numpy(), got_tokens.flat_values.numpy()):
+        mismatched.append("tokenize")
+    special = {k: int(v) for k, v in reloaded.tokenize.get_special_tokens_dict().items()}
+    figures = {"sentences": len(sentences), "mismatched_outputs": mismatched,
+               "seq_length": int(got["input_word_ids"].shape[1]), "special_tokens": special}
+    if mismatched:
+        raise VerificationError(
+            f"Reloaded preprocessor differs from the in-memory one on {mismatched}; nothing was published.")
+    return figures

@@ -1,0 +1,276 @@
+"""The export pipeline and CLI end to end on tiny real models: every export type, family, source kind."""
+
+import json
+import os
+import pathlib
+import re
+import signal
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from export import pipeline, publish, verify
+from tests.export import tiny_models
+
+ROOT = pathlib.Path(os.path.abspath(__file__)).parents[2]
+
+
+@pytest.fixture(scope="module")
+def hf_dirs(tmp_path_factory):
+    """Hugging Face directories of tiny BERT (+MLM), ALBERT (+MLM, spiece.model), ELECTRA (+RTD)."""
+    from tests.export.sources.hf_dirs import write_hf_dir
+
+    base = tmp_path_factory.mktemp("hf")
+    dirs = {}
+    for family, head in (("bert", "mlm"), ("albert", "mlm"), ("electra", "rtd")):
+        result = tiny_models.tiny_result(family, head)
+        directory = write_hf_dir(base / family, result.model, family, head=head)
+        if family == "albert":
+            tiny_models.write_sp_model(directory).rename(directory / "spiece.model")
+        else:
+            tiny_models.write_vocab(directory)
+        dirs[family] = directory
+    return dirs
+
+
+def _export(hub_root, source, export_type, **kw):
+    options = pipeline.ExportOptions(source=source, hub_root=str(hub_root), export_type=export_type, **kw)
+    return pipeline.run_export(options, printer=lambda line: None)
+
+
+def _python_blocks(markdown):
+    return re.findall(r"```python\n(.*?)```", markdown, flags=re.S)
+
+
+def _tags(markdown):
+    return dict(re.findall(r"^<!-- ([a-z-]+): (.*) -->$", markdown, flags=re.M))
+
+
+def test_all_with_legacy_v1_then_a_second_version(tmp_path, hf_dirs):
+    import tensorflow as tf
+
+    hub = tmp_path / "hub"
+    summary = _export(hub, f"hf:{hf_dirs['bert']}", "all", legacy_v1=True, name="tiny_bert", seq_length=32)
+    encoder, pre = summary.artifacts
+    assert (encoder.kind, encoder.version, pre.kind, pre.version) == ("encoder", 1, "preprocessing", 1)
+    assert encoder.path == str(hub / "local" / "tiny_bert" / "1")
+    assert pre.path == str(hub / "local" / "tiny_bert_preprocess" / "1")
+    for artifact in (encoder, pre):
+        assert publish.check_manifest(artifact.path) == []
+        assert pathlib.Path(artifact.tarball).is_file()
+    manifest = publish.read_manifest(encoder.path)
+    assert manifest["source"]["kind"] == "hf"
+    assert set(manifest["source"]["files"]) >= {str(hf_dirs["bert"] / "model.safetensors")}
+    assert manifest["config"]["hidden_size"] == 16 and manifest["heads"] == ["mlm"]
+    assert manifest["verification"]["max_abs_diff"]["legacy_v1"] <= 1e-5
+    assert publish.read_manifest(pre.path)["verification"]["mismatched_outputs"] == []
+    assert "max abs diff (<= 1e-05)" in summary.text()
+
+    card = pathlib.Path(encoder.card).read_text()
+    tags = _tags(card)
+    assert tags["format"] == "saved_model_2" and tags["fine-tunable"] == "true"
+    assert tags["module-type"] == "text-embedding" and tags["network-architecture"] == "transformer"
+    assert tags["language"] == "en" and tags["asset-path"] == str((hub / "local" / "tiny_bert" / "1.tar.gz").resolve())
+    assert "| Layers (L) | 2 |" in card and "| Attention heads (A) | 2 |" in card
+    # The usage code runs as written, against the published handles.
+    namespace = {}
+    for block in _python_blocks(card) + _python_blocks(pathlib.Path(pre.card).read_text()):
+        exec(compile(block, "model_card", "exec"), namespace)
+    assert "mlm" in namespace and "dataset" in namespace and "pooled_output" in namespace
+
+    # A second export of the same model becomes version 2 and carries the changelog forward.
+    second = _export(hub, f"hf:{hf_dirs['bert']}", "model", name="tiny_bert", changelog="Fine-tuned.")
+    assert [a.version for a in second.artifacts] == [2]
+    assert not hasattr(tf.saved_model.load(second.artifacts[0].path), "mlm")  # --export_type=model: no heads
+    card2 = pathlib.Path(second.artifacts[0].card).read_text()
+    changelog = card2.split("## Changelog")[1]
+    assert re.search(r"- Version 2 \(\d{4}-\d\d-\d\d\): Fine-tuned\.", changelog)
+    assert re.search(rf"- Version 1 \(\d{{4}}-\d\d-\d\d\): Exported from hf:{re.escape(str(hf_dirs['bert']))}\.",
+                     changelog)
+    # Its usage names the newest companion preprocessor; version 1 is untouched.
+    assert str(hub / "local" / "tiny_bert_preprocess" / "1") in card2
+    assert publish.check_manifest(encoder.path) == []
+    assert "Version 2" not in pathlib.Path(encoder.card).read_text()
+
+    with pytest.raises(publish.VersionExistsError, match="tiny_bert version 2 already exists"):
+        _export(hub, f"hf:{hf_dirs['bert']}", "model", name="tiny_bert", version=2)
+    assert publish.published_versions(hub, "local", "tiny_bert") == [1, 2]
+
+
+def test_albert_sentencepiece_model_with_mlm_and_preprocessing(tmp_path, hf_dirs):
+    import tensorflow as tf
+
+    hub = tmp_path / "hub"
+    summary = _export(hub, f"hf:{hf_dirs['albert']}", "model_with_mlm", version=3)
+    (encoder,) = summary.artifacts
+    from official_encoders import presets
+
+    # The default --name is the catalog's TF-Hub-style name for the config.
+    assert summary.name == presets.name_for_config(tiny_models.tiny_config("albert")) == "albert_L-2_H-16_A-2"
+    assert encoder.version == 3
+    loaded = tf.saved_model.load(encoder.path)
+    assert hasattr(loaded, "mlm") and hasattr(loaded, "sp_model_file")
+    assert publish.read_manifest(encoder.path)["tokenizer"]["kind"] == "sentencepiece"
+
+    (pre,) = _export(hub, f"hf:{hf_dirs['albert']}", "preprocessing", seq_length=16).artifacts
+    assert pre.version == 1 and pre.path.endswith("albert_L-2_H-16_A-2_preprocess/1")
+    out = tf.saved_model.load(pre.path)(tf.constant(["hello world"]))
+    assert out["input_word_ids"].shape == (1, 16)
+    assert _tags(pathlib.Path(pre.card).read_text())["fine-tunable"] == "false"
+
+
+def test_electra_discriminator_exports_rtd(tmp_path, hf_dirs):
+    import tensorflow as tf
+
+    (with_rtd,) = _export(tmp_path / "hub", f"hf:{hf_dirs['electra']}", "model_with_mlm").artifacts
+    assert with_rtd.verification["max_abs_diff"]["rtd"] <= 1e-5
+    loaded = tf.saved_model.load(with_rtd.path)
+    assert hasattr(loaded, "rtd") and not hasattr(loaded, "mlm")
+
+
+def test_model_with_mlm_needs_a_head(tmp_path, hf_dirs):
+    from tests.export.sources.hf_dirs import write_hf_dir
+
+    result = tiny_models.tiny_result("bert", None)
+    directory = write_hf_dir(tmp_path / "bare", result.model, "bert")
+    tiny_models.write_vocab(directory)
+    with pytest.raises(ValueError, match="no pretraining head .* use --export_type=model"):
+        _export(tmp_path / "hub", f"hf:{directory}", "model_with_mlm")
+    assert not (tmp_path / "hub" / "local").exists() or publish.find_stray(tmp_path / "hub", 0) == []
+
+
+def test_bad_sources_give_clear_errors_and_publish_nothing(tmp_path, hf_dirs):
+    import shutil
+
+    hub = tmp_path / "hub"
+    truncated = tmp_path / "truncated"
+    shutil.copytree(hf_dirs["bert"], truncated)
+    data = (truncated / "model.safetensors").read_bytes()
+    (truncated / "model.safetensors").write_bytes(data[: len(data) // 2])
+    with pytest.raises(Exception, match=r"(?i)safetensors|truncat|incomplete|invalid"):
+        _export(hub, f"hf:{truncated}", "model")
+
+    mismatched = tmp_path / "mismatched"
+    shutil.copytree(hf_dirs["bert"], mismatched)
+    config = json.loads((mismatched / "config.json").read_text())
+    config["intermediate_size"] = 48
+    (mismatched / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ValueError, match="intermediate"):
+        _export(hub, f"hf:{mismatched}", "model")
+
+    wrong_vocab = tiny_models.write_vocab(tmp_path, size=120)
+    with pytest.raises(ValueError, match="120 tokens but the encoder's vocab_size is 100"):
+        _export(hub, f"hf:{hf_dirs['bert']}", "all", vocab_file=str(wrong_vocab))
+    with pytest.raises(ValueError, match="--seq_length 128 exceeds the encoder's max_position_embeddings 64"):
+        _export(hub, f"hf:{hf_dirs['bert']}", "all")
+    with pytest.raises(ValueError, match="--source 'bert': expected hf:<dir>"):
+        _export(hub, "bert", "model")
+    with pytest.raises(FileNotFoundError, match="--vocab_file /nonexistent: no such file"):
+        _export(hub, f"hf:{hf_dirs['bert']}", "model", vocab_file="/nonexistent")
+    assert [p for p in hub.rglob("*") if re.fullmatch(r"\d+(\.tar\.gz|\.md)?", p.name)] == []
+    assert list(hub.rglob(".tmp-*")) == []
+
+
+def _cli(*args):
+    return subprocess.Popen([sys.executable, "-m", "export", *args], cwd=ROOT,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_sigkill_at_each_stage_publishes_nothing_then_rerun_succeeds(tmp_path, hf_dirs):
+    hub = tmp_path / "hub"
+    args = [f"--source=hf:{hf_dirs['bert']}", "--export_type=all", f"--hub_root={hub}", "--name=m",
+            "--seq_length=32"]
+    stages = ("[3/6] save", "[4/6] verify encoder", "[5/6] verify preprocessor")
+    procs = [(_cli(*args), stage) for stage in stages]
+    for proc, stage in procs:
+        for line in proc.stdout:
+            if line.startswith(stage):
+                proc.send_signal(signal.SIGKILL)
+                break
+        else:
+            raise AssertionError(f"export ended before {stage!r}: {proc.stderr.read()[-2000:]}")
+        proc.wait(timeout=120)
+        assert proc.returncode == -signal.SIGKILL
+    for model in ("m", "m_preprocess"):
+        assert publish.published_versions(hub, "local", model) == []
+    assert list(hub.rglob("*.tar.gz")) == [] and not (hub / "docs").exists()
+    leftovers = list(hub.rglob(".tmp-*"))
+    assert len(leftovers) >= 3
+
+    gc = subprocess.run([sys.executable, "-m", "export", "--gc", "--gc_older_than=0", f"--hub_root={hub}"],
+                        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True)
+    assert gc.returncode == 0, gc.stderr
+    assert f"gc: {len(leftovers)} stray entries removed" in gc.stdout
+    assert list(hub.rglob(".tmp-*")) == []
+
+    rerun = _cli(*args)
+    out, err = rerun.communicate(timeout=300)
+    assert rerun.returncode == 0, err[-3000:]
+    assert "Export summary for m" in out and "encoder version 1" in out and "preprocessing version 1" in out
+    for stage in ("[1/6] load source", "[6/6] manifest, tarball, model card, publish"):
+        assert stage in out
+    assert publish.check_manifest(hub / "local" / "m" / "1") == []
+    assert publish.check_manifest(hub / "local" / "m_preprocess" / "1") == []
+
+
+def test_cli_refuses_an_existing_version_with_a_clear_message(tmp_path, hf_dirs):
+    hub = tmp_path / "hub"
+    (hub / "local" / "m" / "1").mkdir(parents=True)
+    (hub / "local" / "m" / "1" / "saved_model.pb").write_bytes(b"published")
+    proc = _cli(f"--source=hf:{hf_dirs['bert']}", f"--hub_root={hub}", "--name=m", "--version=1")
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 1
+    assert "local/m version 1 already exists" in err and "Nothing was published." in err
+    assert (hub / "local" / "m" / "1" / "saved_model.pb").read_bytes() == b"published"
+
+
+def test_tf1_tf2_and_preset_sources(tmp_path):
+    import types
+
+    import tensorflow as tf
+    import torch
+
+    from export.sources.tf2 import save_pretrained
+    from tests.export.sources.hf_dirs import hf_tensors
+    from tests.export.sources.tf1_writer import google_research_weights, write_tf1_checkpoint
+
+    hub = tmp_path / "hub"
+    vocab = tiny_models.write_vocab(tmp_path)
+
+    # tf1: a google-research BERT pretraining checkpoint (with Adam slots) + bert_config.json.
+    bert = tiny_models.tiny_result("bert", "mlm")
+    state = {k: torch.from_numpy(v) for k, v in hf_tensors(bert.model, "bert", head="mlm", prefix="bert.").items()}
+    prefix = write_tf1_checkpoint(google_research_weights(types.SimpleNamespace(state_dict=lambda: state), "bert"),
+                                  str(tmp_path / "tf1" / "bert_model.ckpt"))
+    config_file = tmp_path / "tf1" / "bert_config.json"
+    config_file.write_text(json.dumps(bert.config.to_bert_config_json()))
+    (tf1,) = _export(hub, f"tf1:{prefix}", "model_with_mlm", config_file=str(config_file),
+                     vocab_file=str(vocab), do_lower_case=False).artifacts
+    manifest = publish.read_manifest(tf1.path)
+    assert manifest["source"]["kind"] == "tf1" and str(config_file) in manifest["source"]["files"]
+    assert manifest["tokenizer"] == {"kind": "wordpiece", "do_lower_case": False}
+    loaded = tf.saved_model.load(tf1.path)
+    assert bool(loaded.do_lower_case.numpy()) is False and hasattr(loaded, "mlm")
+    # The export carries the checkpoint's weights, not a random initialisation.
+    inputs = verify.sample_inputs(100, 2)
+    np.testing.assert_allclose(loaded.mlm(inputs)["mlm_logits"], bert.model(inputs)["mlm_logits"], atol=1e-5)
+
+    # tf2: our own checkpoint directory (save_pretrained) of an ELECTRA discriminator.
+    electra = tiny_models.tiny_result("electra", "rtd", vocab_file=vocab)
+    tf2_dir = save_pretrained(electra, tmp_path / "tf2")
+    (tf2,) = _export(hub, f"tf2:{tf2_dir}", "model").artifacts
+    assert publish.read_manifest(tf2.path)["source"]["kind"] == "tf2"
+    encoder_inputs = {k: v for k, v in inputs.items() if k != "masked_lm_positions"}
+    np.testing.assert_allclose(tf.saved_model.load(tf2.path)(encoder_inputs)["sequence_output"],
+                               electra.encoder(encoder_inputs)["sequence_output"], atol=1e-5)
+
+    # preset: random initialisation of a catalog entry; its name nests like TF-Hub's.
+    (tmp_path / "preset").mkdir()
+    big_vocab = tiny_models.write_vocab(tmp_path / "preset", size=30522)
+    (preset,) = _export(hub, "preset:small_bert/bert_en_uncased_L-2_H-128_A-2", "model",
+                        vocab_file=str(big_vocab)).artifacts
+    assert preset.path == str(hub / "local" / "small_bert" / "bert_en_uncased_L-2_H-128_A-2" / "1")
+    assert publish.read_manifest(preset.path)["config"]["hidden_size"] == 128

@@ -1,0 +1,62 @@
+"""Tiny real encoders (vocab 100, 2 layers, hidden 16) and their vocabularies, for export tests."""
+
+import pathlib
+
+import numpy as np
+
+SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+WORDS = ("the quick brown fox jumps over lazy dog hello world a man is playing guitar on stage "
+         "cat sleeps sofa all morning how do i reset my password recipe needs two cups of flour").split()
+
+
+def tiny_config(family, **changes):
+    from official_encoders import EncoderConfig
+
+    config = EncoderConfig(family=family, vocab_size=100, hidden_size=16, num_layers=2, num_heads=2,
+                           intermediate_size=32, max_position_embeddings=64,
+                           embedding_size=8 if family in ("albert", "electra") else None)
+    return config.replace(**changes) if changes else config
+
+
+def write_vocab(directory, size=100):
+    """A WordPiece vocab.txt of exactly `size` lines: specials, words, ##pieces, filler."""
+    tokens = SPECIALS + sorted(set(WORDS))
+    tokens += [f"##{c}" for c in "abcdefghijklmnopqrstuvwxyz"] + list("abcdefghijklmnopqrstuvwxyz.,!?")
+    tokens = list(dict.fromkeys(tokens))[:size]
+    tokens += [f"[unused{i}]" for i in range(size - len(tokens))]
+    path = pathlib.Path(directory) / "vocab.txt"
+    path.write_text("\n".join(tokens) + "\n")
+    return path
+
+
+def write_sp_model(directory, size=100):
+    """A SentencePiece unigram model with ALBERT-style specials, trained on ASCII lines of the test corpus."""
+    import sentencepiece as spm
+
+    corpus = pathlib.Path(__file__).resolve().parents[1] / "data" / "multilingual_passages.txt"
+    text = corpus.read_text(encoding="utf-8", errors="ignore").splitlines()
+    lines = [line.lower() for line in text if line.isascii() and line.strip()][:2000]
+    prefix = pathlib.Path(directory) / "sp"
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=iter(lines), model_prefix=str(prefix), vocab_size=size, model_type="unigram",
+        pad_id=0, unk_id=1, bos_id=-1, eos_id=-1, user_defined_symbols=["[CLS]", "[SEP]", "[MASK]"],
+        hard_vocab_limit=True, character_coverage=0.995, minloglevel=2)
+    return prefix.with_suffix(".model")
+
+
+def tiny_result(family, head, vocab_file=None, sp_model_file=None, do_lower_case=True, **changes):
+    """An export.sources.ImportResult around a randomly initialised tiny encoder."""
+    from export.sources import ImportReport, ImportResult
+    from official_encoders import EncoderWithMaskedLM, EncoderWithRtd, build_encoder
+
+    config = tiny_config(family, **changes)
+    encoder = build_encoder(config)
+    model = {"mlm": EncoderWithMaskedLM, "rtd": EncoderWithRtd, None: lambda e: e}[head](encoder)
+    ids = np.array([[2, 7, 8, 3, 0]], np.int32)
+    inputs = {"input_word_ids": ids, "input_mask": (ids > 0).astype(np.int32), "input_type_ids": 0 * ids}
+    if head == "mlm":
+        inputs["masked_lm_positions"] = np.array([[1]], np.int32)
+    model(inputs)
+    return ImportResult(config=config, model=model, encoder=encoder, report=ImportReport(),
+                        vocab_file=str(vocab_file) if vocab_file else None,
+                        sp_model_file=str(sp_model_file) if sp_model_file else None, do_lower_case=do_lower_case)
