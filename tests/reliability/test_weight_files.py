@@ -385,3 +385,16 @@ def test_flipped_bits_in_tf1_files_are_refused_or_harmless(encoder, tf1_checkpoi
     forms.record(f"tf1 .{which} bit flips", tried=len(positions), refused=refused, harmless=harmless)
     if which == "data":
         assert harmless == 0  # every data byte is covered by a CRC32C
+
+
+def test_truncated_tf2_checkpoint_is_refused_naming_file_and_tensor(encoder, tmp_path):
+    from export.sources import tf2
+
+    prefix = tf2.save_tf2(encoder, str(tmp_path / "ckpt"))
+    config = tmp_path / "encoder_config.json"
+    config.write_text(encoder.config.to_json())
+    assert same_weights(tf2.load_tf2(prefix, str(config)).encoder, encoder)
+    data = next(tmp_path.glob("ckpt.data-*"))
+    data.write_bytes(data.read_bytes()[:100])
+    with pytest.raises(CorruptWeightsFile, match=rf"tensor '.*' could not be read from {data}"):
+        tf2.load_tf2(prefix, str(config))
