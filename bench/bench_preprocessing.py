@@ -21,10 +21,13 @@ from preprocessors.preprocessing_module import PreprocessingModule
 from preprocessors.wordpiece import BertWordpieceTokenizer
 from tests.preprocessors import corpus_data
 
-flags.DEFINE_integer("batch_size", 256, "Batch size for every tokenizer.")
-flags.DEFINE_integer("repeats", 5, "Passes over the corpus per tokenizer (best is kept).")
-flags.DEFINE_integer("copies", 4, "Times the corpus is repeated to make one pass.")
-flags.DEFINE_string("results_file", "BENCHMARKS.md", "Markdown file whose Preprocessing section is replaced.")
+
+def define_flags():
+    """Declares the flags; only when run as a program, so importing this module never clashes."""
+    flags.DEFINE_integer("batch_size", 256, "Batch size for every tokenizer.")
+    flags.DEFINE_integer("repeats", 5, "Passes over the corpus per tokenizer (best is kept).")
+    flags.DEFINE_integer("copies", 4, "Times the corpus is repeated to make one pass.")
+    flags.DEFINE_string("results_file", "BENCHMARKS.md", "Markdown file whose Preprocessing section is replaced.")
 FLAGS = flags.FLAGS
 SEQ_LENGTH = 128
 
@@ -157,4 +160,5 @@ def write_section(path, section):
 
 
 if __name__ == "__main__":
+    define_flags()
     app.run(main)
