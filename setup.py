@@ -29,6 +29,8 @@ setup(
         "test": [
             "pytest",
             "hypothesis",
+            # tests/reliability fuzz harness (coverage-guided; falls back to a random driver without it).
+            "atheris",
             "tokenizers",
             "transformers",
             "torch==2.13.0",

@@ -15,14 +15,60 @@ from official_encoders.layers.transformer import TransformerBlock
 INPUT_KEYS = ("input_word_ids", "input_mask", "input_type_ids")
 
 
+EMPTY_SEQUENCE = "input sequence length must be at least 1 (the [CLS] token the pooler reads)"
+
+
 def unpack_inputs(inputs):
-    """The three int32 [B, S] encoder inputs from a dict, with a clear error for anything else."""
+    """The three integer [B, S] encoder inputs from a dict, as int32 or int64 (narrower and unsigned
+    ints are widened to int64 without changing their values, so the value checks see every id before
+    the cast to int32 could wrap it into range); TypeError/KeyError/ValueError naming the input for
+    anything that can be seen without running the graph."""
     if not isinstance(inputs, Mapping):
         raise TypeError(f"encoder inputs must be a dict with keys {list(INPUT_KEYS)}, got {type(inputs).__name__}")
     missing = [k for k in INPUT_KEYS if k not in inputs]
     if missing:
         raise KeyError(f"encoder inputs are missing {missing}; expected keys {list(INPUT_KEYS)}, got {sorted(inputs)}")
-    return tuple(tf.cast(inputs[k], tf.int32) for k in INPUT_KEYS)
+    tensors = []
+    for key in INPUT_KEYS:
+        tensor = tf.convert_to_tensor(inputs[key])
+        if not tensor.dtype.is_integer:
+            raise TypeError(f"{key} must be an integer tensor (int32), got dtype {tensor.dtype.name}")
+        if tensor.shape.rank is not None and tensor.shape.rank != 2:
+            raise ValueError(f"{key} must have shape [batch, seq_length], got shape {tensor.shape}")
+        if tensor.dtype not in (tf.int32, tf.int64):
+            # uint64 values >= 2**63 become negative and fail the range checks, as they should.
+            tensor = tf.cast(tensor, tf.int64)
+        tensors.append(tensor)
+    shapes = [t.shape for t in tensors]
+    if not all(shapes[0].is_compatible_with(s) for s in shapes[1:]):
+        raise ValueError("input_word_ids, input_mask and input_type_ids must have the same shape, got "
+                         + ", ".join(str(s) for s in shapes))
+    if any(s.rank == 2 and s[1] == 0 for s in shapes):
+        raise ValueError(EMPTY_SEQUENCE)
+    return tuple(tensors)
+
+
+def _in_range(tensor, low, high, message):
+    """Asserts low <= tensor < high, comparing in the tensor's own dtype."""
+    return [tf.debugging.assert_greater_equal(tensor, tf.constant(low, tensor.dtype), message=message),
+            tf.debugging.assert_less(tensor, tf.constant(high, tensor.dtype), message=message)]
+
+
+def input_value_checks(input_word_ids, input_mask, input_type_ids, vocab_size, type_vocab_size):
+    """Runtime assertions (graph and eager) on what only the values can show; each message names the
+    input and its limit. Unchecked, an out-of-range id fails tersely inside the CPU gather kernel and
+    reads zeros on GPU/TPU; these checks are the guarantee on every device."""
+    shape = tf.shape(input_word_ids)
+    same_shape = "input_word_ids, input_mask and input_type_ids must have the same shape"
+    return [
+        tf.debugging.assert_equal(tf.shape(input_mask), shape, message=same_shape),
+        tf.debugging.assert_equal(tf.shape(input_type_ids), shape, message=same_shape),
+        tf.debugging.assert_greater(shape[1], 0, message=EMPTY_SEQUENCE),
+        *_in_range(input_word_ids, 0, vocab_size, f"input_word_ids must be in [0, vocab_size={vocab_size})"),
+        *_in_range(input_type_ids, 0, type_vocab_size,
+                   f"input_type_ids must be in [0, type_vocab_size={type_vocab_size})"),
+        *_in_range(input_mask, 0, 2, "input_mask values must be 0 or 1"),
+    ]
 
 
 class TransformerEncoderBase(keras.Model):
@@ -36,7 +82,10 @@ class TransformerEncoderBase(keras.Model):
     family = None  # set by each subclass
     shares_one_block = False
 
-    def __init__(self, config, **kwargs):
+    def __init__(self, config, check_inputs=True, **kwargs):
+        """`check_inputs=False` drops the in-graph value checks (id ranges, mask values, equal
+        shapes) for pipelines that validate upstream, e.g. TPU-style input pipelines; the
+        sequence-length limit is always checked."""
         if isinstance(config, Mapping):
             config = EncoderConfig.from_dict(config)
         config.validate()
@@ -46,6 +95,7 @@ class TransformerEncoderBase(keras.Model):
                 f"use official_encoders.build_encoder(config) to pick the class by family")
         super().__init__(**kwargs)
         self.config = config
+        self.check_inputs = bool(check_inputs)
         c = config
         width = c.resolved_embedding_size
         policy = self.dtype_policy
@@ -64,7 +114,11 @@ class TransformerEncoderBase(keras.Model):
             hidden_dropout=c.hidden_dropout, attention_dropout=c.attention_dropout,
             layer_norm_eps=c.layer_norm_eps, **common)
         names = ["shared_layer"] if self.shares_one_block else [f"layer_{i}" for i in range(c.num_layers)]
-        self.transformer_layers = [TransformerBlock(name=name, **block) for name in names]
+        # One attribute per block: Keras 3 keeps lists out of tf.train.Checkpoint's
+        # dependency graph, so a list would silently drop them from checkpoints.
+        self._num_blocks = len(names)
+        for index, name in enumerate(names):
+            setattr(self, f"transformer_block_{index}", TransformerBlock(name=name, **block))
         self.pooler_transform = (
             Dense(c.hidden_size, c.hidden_size, activation="tanh", name="pooler_transform", **common)
             if c.has_pooler else None)
@@ -86,6 +140,11 @@ class TransformerEncoderBase(keras.Model):
             self.pooler_transform.build(None)
         self.built = True
 
+    @property
+    def transformer_layers(self):
+        """The TransformerBlocks in order (one, shared, for ALBERT)."""
+        return [getattr(self, f"transformer_block_{i}") for i in range(self._num_blocks)]
+
     def block_for_layer(self, index):
         """The TransformerBlock that computes layer `index` (the same one for every index in ALBERT)."""
         return self.transformer_layers[0 if self.shares_one_block else index]
@@ -104,6 +163,14 @@ class TransformerEncoderBase(keras.Model):
 
     def call(self, inputs, training=None):
         input_word_ids, input_mask, input_type_ids = unpack_inputs(inputs)
+        if self.check_inputs:
+            checks = input_value_checks(input_word_ids, input_mask, input_type_ids,
+                                        self.config.vocab_size, self.config.type_vocab_size)
+            with tf.control_dependencies(checks):  # every later op waits for the checks
+                input_word_ids, input_mask, input_type_ids = (
+                    tf.identity(input_word_ids), tf.identity(input_mask), tf.identity(input_type_ids))
+        input_word_ids, input_mask, input_type_ids = (
+            tf.cast(input_word_ids, tf.int32), tf.cast(input_mask, tf.int32), tf.cast(input_type_ids, tf.int32))
         hidden = self.embed(input_word_ids, input_type_ids, training=training)
         attention_mask = additive_attention_mask(input_mask)
         encoder_outputs = []
@@ -126,7 +193,7 @@ class TransformerEncoderBase(keras.Model):
     def get_config(self):
         return {"name": self.name, "trainable": self.trainable,
                 "dtype": keras.dtype_policies.serialize(self.dtype_policy),
-                "config": self.config.to_dict()}
+                "config": self.config.to_dict(), "check_inputs": self.check_inputs}
 
     @classmethod
     def from_config(cls, config):

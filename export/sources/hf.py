@@ -7,14 +7,15 @@ its MLM head). Which head is built follows the tensors present.
 """
 
 import json
-import os
 import pathlib
+import pickle
 from typing import Dict, Sequence
 
 import numpy as np
 
+from export.sources import safetensors_file
 from export.sources.mapping import TIED, Row, assign, expand
-from export.sources.report import ImportResult
+from export.sources.report import CorruptWeightsFile, ImportResult
 from official_encoders import EncoderConfig, EncoderWithMaskedLM, EncoderWithRtd, build_encoder
 
 
@@ -26,7 +27,7 @@ def _norm(source, target):
     return (Row(f"{source}.weight", f"{target}/gamma"), Row(f"{source}.bias", f"{target}/beta"))
 
 
-def _tied_output(source_prefix, bias_target_source):
+def _tied_output(source_prefix):
     """An output layer tied to the word embeddings: its weight (and duplicate bias) must equal what we loaded."""
     return (Row(f"{source_prefix}.weight", "word_embeddings/embeddings", TIED),
             Row(f"{source_prefix}.bias", "masked_lm/output_bias", TIED))
@@ -76,12 +77,12 @@ HEAD_TABLES = {
         *_linear("/cls.predictions.transform.dense", "masked_lm/transform"),
         *_norm("/cls.predictions.transform.LayerNorm", "masked_lm/layer_norm"),
         Row("/cls.predictions.bias", "masked_lm/output_bias"),
-        *_tied_output("/cls.predictions.decoder", "masked_lm/output_bias"))),
+        *_tied_output("/cls.predictions.decoder"))),
     ("albert", "mlm"): ("/predictions.dense.weight", (
         *_linear("/predictions.dense", "masked_lm/transform"),
         *_norm("/predictions.LayerNorm", "masked_lm/layer_norm"),
         Row("/predictions.bias", "masked_lm/output_bias"),
-        *_tied_output("/predictions.decoder", "masked_lm/output_bias"))),
+        *_tied_output("/predictions.decoder"))),
     ("electra", "mlm"): ("/generator_predictions.dense.weight", (
         *_linear("/generator_predictions.dense", "masked_lm/transform"),
         *_norm("/generator_predictions.LayerNorm", "masked_lm/layer_norm"),
@@ -98,7 +99,12 @@ IMPLICITLY_ALLOWED_MISSING = {"electra": ("pooler_transform",)}
 
 
 class _TensorFiles:
-    """Name -> float32 numpy array over the weight files of one directory, read lazily."""
+    """Name -> float32 numpy array over the weight files of one directory, read lazily.
+
+    Every safetensors file is checked by safetensors_file.read_header before
+    the safetensors library opens it; PyTorch pickles are only ever unpickled
+    with weights_only=True.
+    """
 
     def __init__(self, model_dir: pathlib.Path):
         self.files = []
@@ -106,8 +112,7 @@ class _TensorFiles:
         index = model_dir / "model.safetensors.index.json"
         single = model_dir / "model.safetensors"
         if index.exists():
-            shard_names = sorted(set(json.loads(index.read_text())["weight_map"].values()))
-            self._open_safetensors([index] + [model_dir / n for n in shard_names])
+            self._open_safetensors([index] + [model_dir / n for n in _shard_names(index)])
         elif single.exists():
             self._open_safetensors([single])
         elif (model_dir / "pytorch_model.bin").exists():
@@ -124,9 +129,13 @@ class _TensorFiles:
             self.files.append(str(path))
             if path.suffix != ".safetensors":
                 continue
-            handle = safe_open(str(path), framework="numpy")
-            for name in handle.keys():
-                self._where[name] = (handle, path)
+            entries = safetensors_file.read_header(path)
+            try:
+                handle = safe_open(str(path), framework="numpy")
+            except Exception as e:  # the library's own checks, beyond ours
+                raise CorruptWeightsFile(f"{path}: the safetensors library refused it: {e}") from e
+            for name, entry in entries.items():
+                self._where[name] = (handle, path, entry)
 
     def _load_torch(self, path):
         try:
@@ -135,34 +144,81 @@ class _TensorFiles:
             raise ImportError(
                 f"{path} is a PyTorch pickle; reading it needs torch (pip install torch), or convert the "
                 f"directory to model.safetensors") from e
-        state = torch.load(str(path), map_location="cpu", weights_only=True)
+        try:
+            # weights_only=True: the unpickler builds tensors and plain containers only, never runs code.
+            state = torch.load(str(path), map_location="cpu", weights_only=True)
+        except pickle.UnpicklingError as e:
+            raise ValueError(
+                f"refused to unpickle {path}: it holds objects other than tensors, and PyTorch files are "
+                f"only loaded with weights_only=True. Convert trusted weights to model.safetensors. ({e})") from e
+        except Exception as e:  # truncated or otherwise unreadable archives
+            raise CorruptWeightsFile(
+                f"{path} is not a readable PyTorch weights file (truncated or corrupt?): {e}") from e
+        if not isinstance(state, dict):
+            raise ValueError(f"{path} holds a {type(state).__name__}, not a state dict of named tensors")
         self.files.append(str(path))
         for name, tensor in state.items():
-            self._where[name] = tensor.detach().to(torch.float32).numpy()
+            if not isinstance(tensor, torch.Tensor):
+                raise ValueError(f"{path}: entry {name!r} is a {type(tensor).__name__}, not a tensor")
+            if not tensor.is_floating_point():
+                self._where[name] = ValueError(
+                    f"{path}: tensor {name!r} has dtype {tensor.dtype}; weights must be floating point")
+            else:
+                self._where[name] = tensor.detach().to(torch.float32).numpy()
 
     def names(self):
         return list(self._where)
 
     def read(self, name) -> np.ndarray:
         source = self._where[name]
+        if isinstance(source, ValueError):
+            raise source
         if isinstance(source, np.ndarray):
-            return source
-        handle, path = source
-        if handle.get_slice(name).get_dtype() == "BF16":
-            return _read_bfloat16(path, name)
-        return np.asarray(handle.get_tensor(name), dtype=np.float32)
+            return _finite(source, name, self.files[0])
+        handle, path, entry = source
+        if entry.dtype not in safetensors_file.FLOAT_DTYPES:
+            raise ValueError(f"{path}: tensor {name!r} has dtype {entry.dtype}; weights must be one of "
+                             f"{list(safetensors_file.FLOAT_DTYPES)}")
+        if entry.dtype == "BF16":
+            value = _read_bfloat16(path, entry)
+        else:
+            try:
+                value = np.asarray(handle.get_tensor(name), dtype=np.float32)
+            except Exception as e:
+                raise CorruptWeightsFile(f"{path}: tensor {name!r} could not be read: {e}") from e
+        return _finite(value, name, path)
 
 
-def _read_bfloat16(path, name) -> np.ndarray:
-    """numpy has no bfloat16: read the raw bytes (safetensors layout: u64 header size, JSON header,
-    data) and widen them to float32, whose upper 16 bits bfloat16 is."""
+def _shard_names(index):
+    """The shard file names of a sharded checkpoint's index; plain names in the same directory only."""
+    try:
+        weight_map = json.loads(index.read_text(encoding="utf-8"))["weight_map"]
+        names = sorted(set(weight_map.values()))
+    except (ValueError, KeyError, TypeError, AttributeError) as e:
+        raise CorruptWeightsFile(
+            f"{index} is not a valid index: expected JSON with a 'weight_map' of tensor -> shard file ({e!r})") from e
+    for name in names:
+        if not isinstance(name, str) or pathlib.PurePath(name).name != name or name in ("", ".", ".."):
+            raise ValueError(f"{index} names shard {name!r}; shards must be plain file names in its directory")
+    return names
+
+
+def _finite(value, name, path):
+    """Weights are finite; NaN or Inf means a corrupt file (e.g. a flipped exponent bit)."""
+    bad = int(np.size(value) - np.count_nonzero(np.isfinite(value)))
+    if bad:
+        raise CorruptWeightsFile(
+            f"{path}: tensor {name!r} has {bad} non-finite values (NaN or Inf); the file is corrupt")
+    return value
+
+
+def _read_bfloat16(path, entry) -> np.ndarray:
+    """numpy has no bfloat16: read the raw bytes at the checked offsets and widen them to float32,
+    whose upper 16 bits bfloat16 is."""
     with open(path, "rb") as f:
-        header_size = int.from_bytes(f.read(8), "little")
-        entry = json.loads(f.read(header_size))[name]
-        start, end = entry["data_offsets"]
-        f.seek(8 + header_size + start)
-        raw = np.frombuffer(f.read(end - start), dtype="<u2")
-    return (raw.astype(np.uint32) << 16).view(np.float32).reshape(entry["shape"])
+        f.seek(entry.begin)
+        raw = np.frombuffer(f.read(entry.end - entry.begin), dtype="<u2")
+    return (raw.astype(np.uint32) << 16).view(np.float32).reshape(entry.shape)
 
 
 def _canonical(name):

@@ -7,7 +7,7 @@ model by those rows, checks shapes, and reports loaded/missing/unused.
 
 import dataclasses
 import fnmatch
-from typing import Callable, Iterable, List, Mapping, Sequence
+from typing import Callable, Iterable, List, Sequence
 
 import numpy as np
 

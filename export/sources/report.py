@@ -6,6 +6,10 @@ from typing import Any, List, Optional
 from official_encoders.configs import EncoderConfig
 
 
+class CorruptWeightsFile(ValueError):
+    """A weights file that is truncated, malformed or inconsistent; the message names file and tensor."""
+
+
 @dataclasses.dataclass
 class ImportReport:
     """Source tensors by name: loaded (source -> target pairs), missing, unused."""

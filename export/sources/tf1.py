@@ -13,6 +13,7 @@ import re
 
 import tensorflow as tf
 
+from export.sources.checkpoint_file import CheckpointReader, data_files
 from export.sources.mapping import Row, assign, expand
 from export.sources.report import ImportResult
 from official_encoders import EncoderWithMaskedLM, EncoderWithRtd, build_encoder
@@ -214,7 +215,7 @@ def load_tf1(ckpt_prefix, config_file, allow_missing=(), electra_generator=False
     or target path) or any shape mismatch.
     """
     prefix = checkpoint_prefix(ckpt_prefix)
-    reader = tf.train.load_checkpoint(prefix)
+    reader = CheckpointReader(prefix, what=f"TF1 checkpoint {prefix}")
     shapes = {n: s for n, s in reader.get_variable_to_shape_map().items() if not is_optimizer_state(n)}
     kind = detect_kind(shapes, prefer_generator=electra_generator)
     family, scope, table, head_marker, wrapper = KINDS[kind]
@@ -227,9 +228,7 @@ def load_tf1(ckpt_prefix, config_file, allow_missing=(), electra_generator=False
     rows = expand(table, config.num_layers, source_prefix=scope)
     report = assign(model, rows, shapes, reader.get_tensor, allow_missing=allowed,
                     what=f"TF1 checkpoint {prefix}")
-    files = [prefix + ".index"] + sorted(
-        os.path.join(os.path.dirname(prefix), f) for f in os.listdir(os.path.dirname(prefix) or ".")
-        if f.startswith(os.path.basename(prefix) + ".data-"))
+    files = [prefix + ".index"] + data_files(prefix)
     if config_file is not None and not isinstance(config_file, dict):
         files.append(os.fspath(config_file))
     extras = _sibling_files(prefix)

@@ -19,6 +19,7 @@ import tempfile
 
 import tensorflow as tf
 
+from export.sources.checkpoint_file import CheckpointReader, data_files
 from export.sources.mapping import Row, assign
 from export.sources.report import ImportResult
 from official_encoders import EncoderWithMaskedLM, EncoderWithRtd, build_encoder
@@ -67,7 +68,7 @@ def load_tf2(ckpt_prefix, config_file=None, allow_missing=()):
             raise FileNotFoundError(f"tf2 checkpoint {ckpt_prefix} needs its config: pass config_file= "
                                     f"(export CLI: --config_file); {config_file} does not exist")
     config, meta = _read_config(config_file)
-    reader = tf.train.load_checkpoint(ckpt_prefix)
+    reader = CheckpointReader(ckpt_prefix, what=f"tf2 checkpoint {ckpt_prefix}")
     keys = {}
     for key in reader.get_variable_to_shape_map():
         found = _KEY.match(key)
@@ -87,9 +88,7 @@ def load_tf2(ckpt_prefix, config_file=None, allow_missing=()):
                     what=f"tf2 checkpoint {ckpt_prefix}")
     directory = os.path.dirname(ckpt_prefix)
     assets = {k: os.path.join(directory, meta[k]) for k in ("vocab_file", "sp_model_file") if meta.get(k)}
-    files = [ckpt_prefix + ".index", os.fspath(config_file)] + sorted(
-        os.path.join(directory, f) for f in os.listdir(directory or ".")
-        if f.startswith(os.path.basename(ckpt_prefix) + ".data-")) + list(assets.values())
+    files = [ckpt_prefix + ".index", os.fspath(config_file)] + data_files(ckpt_prefix) + list(assets.values())
     return ImportResult(config=config, model=model, encoder=encoder, report=report,
                         vocab_file=assets.get("vocab_file"), sp_model_file=assets.get("sp_model_file"),
                         do_lower_case=meta.get("do_lower_case"), source_files=files)

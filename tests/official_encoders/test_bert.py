@@ -45,13 +45,43 @@ def test_missing_input_key_is_named():
 
 
 @pytest.mark.parametrize("key, value, message", [
-    ("input_word_ids", 100, "word_embeddings: ids must be in \\[0, 100\\)"),
-    ("input_type_ids", 2, "type_embeddings: ids must be in \\[0, 2\\)"),
-    ("input_word_ids", -1, "word_embeddings: ids must be in"),
+    ("input_word_ids", 100, "input_word_ids must be in \\[0, vocab_size=100\\)"),
+    ("input_word_ids", -1, "input_word_ids must be in \\[0, vocab_size=100\\)"),
+    ("input_type_ids", 2, "input_type_ids must be in \\[0, type_vocab_size=2\\)"),
+    ("input_mask", 2, "input_mask values must be 0 or 1"),
 ])
-def test_out_of_range_ids_name_the_vocab_size(key, value, message):
+def test_bad_input_values_name_the_input_and_limit_eager_and_graph(key, value, message):
     encoder = build_encoder(tiny_config("bert"))
-    inputs = random_inputs(1, 4)
+    inputs = random_inputs(1, 4, valid_lengths=[4])
     inputs[key][0, 2] = value
-    with pytest.raises(tf.errors.InvalidArgumentError, match=message):
-        encoder(inputs)
+    spec = {k: tf.TensorSpec([None, None], tf.int32) for k in inputs}
+    graph = tf.function(lambda x: encoder(x)["sequence_output"], input_signature=[spec])
+    for run in (encoder, graph):
+        with pytest.raises(tf.errors.InvalidArgumentError, match=message):
+            run(inputs)
+    # The documented switch turns the value checks off (for inputs validated upstream).
+    unchecked = build_encoder(tiny_config("bert"), check_inputs=False)
+    assert unchecked.get_config()["check_inputs"] is False
+    if key == "input_mask":
+        unchecked(inputs)
+
+
+def test_bad_input_structure_is_named():
+    encoder = build_encoder(tiny_config("bert"))
+    inputs = random_inputs(2, 4)
+    with pytest.raises(TypeError, match="input_mask must be an integer tensor.*float32"):
+        encoder({**inputs, "input_mask": inputs["input_mask"].astype("float32")})
+    with pytest.raises(ValueError, match="same shape"):
+        encoder({**inputs, "input_type_ids": inputs["input_type_ids"][:, :3]})
+    with pytest.raises(ValueError, match=r"input_word_ids must have shape \[batch, seq_length\]"):
+        encoder({**inputs, "input_word_ids": inputs["input_word_ids"][0]})
+    spec = {k: tf.TensorSpec([None, None], tf.int32) for k in inputs}
+    graph = tf.function(lambda x: encoder(x)["sequence_output"], input_signature=[spec])
+    with pytest.raises(tf.errors.InvalidArgumentError, match="same shape"):
+        graph({**inputs, "input_type_ids": inputs["input_type_ids"][:, :3]})
+
+
+def test_empty_batch_gives_empty_outputs():
+    encoder = build_encoder(tiny_config("bert"))
+    outputs = encoder(random_inputs(0, 4))
+    assert outputs["sequence_output"].shape == (0, 4, 16) and outputs["pooled_output"].shape == (0, 16)
