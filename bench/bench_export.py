@@ -20,9 +20,13 @@ import time
 from absl import app, flags
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("preset", "bert_en_uncased_L-12_H-768_A-12", "Catalog entry to export (random init).")
-flags.DEFINE_integer("load_repeats", 3, "hub.KerasLayer loads per artifact (best is reported).")
-flags.DEFINE_string("work_dir", None, "Where to write (default: a temp dir, removed afterwards).")
+
+
+def define_flags():
+    """Declares the flags; only when run as a program, so importing this module never clashes."""
+    flags.DEFINE_string("preset", "bert_en_uncased_L-12_H-768_A-12", "Catalog entry to export (random init).")
+    flags.DEFINE_integer("load_repeats", 3, "hub.KerasLayer loads per artifact (best is reported).")
+    flags.DEFINE_string("work_dir", None, "Where to write (default: a temp dir, removed afterwards).")
 
 
 def _cpu():
@@ -153,4 +157,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    define_flags()
     app.run(main)

@@ -16,31 +16,35 @@ from absl import app, flags, logging
 from export import pipeline
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("source", None, "hf:<dir> | tf1:<ckpt prefix> | tf2:<ckpt prefix> | preset:<name>.")
-flags.DEFINE_string("config_file", None, "bert_config.json (or our config JSON) for tf1:/tf2: sources.")
-flags.DEFINE_enum("export_type", "model", pipeline.EXPORT_TYPES,
-                  "model: encoder; model_with_mlm: encoder with its .mlm (or .rtd) head; "
-                  "preprocessing: the preprocessor only; all: encoder with heads and preprocessor.")
-flags.DEFINE_string("hub_root", None, "Root of the hub tree to publish into.")
-flags.DEFINE_string("publisher", "local", "Publisher directory under the hub root.")
-flags.DEFINE_string("name", None, "Model name (default: the catalog's TF-Hub-style name for the config).")
-flags.DEFINE_integer("version", None, "Version to publish (default: the next free integer). "
-                     "An existing version is refused.", lower_bound=1)
-flags.DEFINE_string("vocab_file", None, "WordPiece vocab.txt, when the source has none.")
-flags.DEFINE_string("sp_model_file", None, "SentencePiece model, when the source has none.")
-flags.DEFINE_boolean("do_lower_case", None, "Override the source's lower-casing setting.")
-flags.DEFINE_integer("seq_length", 128, "The preprocessor's default sequence length.", lower_bound=2)
-flags.DEFINE_boolean("legacy_v1", False, "Also trace the v1 list interface "
-                     "[input_word_ids, input_mask, segment_ids] -> [pooled_output, sequence_output].")
-flags.DEFINE_enum("dtype", "float32", ["float32", "mixed_float16", "mixed_bfloat16"],
-                  "Keras dtype policy of the exported computation (outputs are float32).")
-flags.DEFINE_string("changelog", None, "This version's changelog entry (default: 'Initial release.').")
-flags.DEFINE_string("language", None, "Model card language tag (default: en, or multilingual for big vocabularies).")
-flags.DEFINE_string("dataset", None, "Model card dataset tag, where known.")
-flags.DEFINE_boolean("gc", False, "Remove temp directories and orphaned tarballs/cards left by killed "
-                     "exports (older than --gc_older_than), then exit.")
-flags.DEFINE_float("gc_older_than", 3600.0, "--gc: only entries at least this many seconds old.")
-flags.DEFINE_boolean("gc_dry_run", False, "--gc: report what would be removed, remove nothing.")
+
+
+def define_flags():
+    """Declares the CLI flags; only when run as a program, so importing this module never clashes."""
+    flags.DEFINE_string("source", None, "hf:<dir> | tf1:<ckpt prefix> | tf2:<ckpt prefix> | preset:<name>.")
+    flags.DEFINE_string("config_file", None, "bert_config.json (or our config JSON) for tf1:/tf2: sources.")
+    flags.DEFINE_enum("export_type", "model", pipeline.EXPORT_TYPES,
+                      "model: encoder; model_with_mlm: encoder with its .mlm (or .rtd) head; "
+                      "preprocessing: the preprocessor only; all: encoder with heads and preprocessor.")
+    flags.DEFINE_string("hub_root", None, "Root of the hub tree to publish into.")
+    flags.DEFINE_string("publisher", "local", "Publisher directory under the hub root.")
+    flags.DEFINE_string("name", None, "Model name (default: the catalog's TF-Hub-style name for the config).")
+    flags.DEFINE_integer("version", None, "Version to publish (default: the next free integer). "
+                         "An existing version is refused.", lower_bound=1)
+    flags.DEFINE_string("vocab_file", None, "WordPiece vocab.txt, when the source has none.")
+    flags.DEFINE_string("sp_model_file", None, "SentencePiece model, when the source has none.")
+    flags.DEFINE_boolean("do_lower_case", None, "Override the source's lower-casing setting.")
+    flags.DEFINE_integer("seq_length", 128, "The preprocessor's default sequence length.", lower_bound=2)
+    flags.DEFINE_boolean("legacy_v1", False, "Also trace the v1 list interface "
+                         "[input_word_ids, input_mask, segment_ids] -> [pooled_output, sequence_output].")
+    flags.DEFINE_enum("dtype", "float32", ["float32", "mixed_float16", "mixed_bfloat16"],
+                      "Keras dtype policy of the exported computation (outputs are float32).")
+    flags.DEFINE_string("changelog", None, "This version's changelog entry (default: 'Initial release.').")
+    flags.DEFINE_string("language", None, "Model card language tag (default: en, or multilingual for big vocabularies).")
+    flags.DEFINE_string("dataset", None, "Model card dataset tag, where known.")
+    flags.DEFINE_boolean("gc", False, "Remove temp directories and orphaned tarballs/cards left by killed "
+                         "exports (older than --gc_older_than), then exit.")
+    flags.DEFINE_float("gc_older_than", 3600.0, "--gc: only entries at least this many seconds old.")
+    flags.DEFINE_boolean("gc_dry_run", False, "--gc: report what would be removed, remove nothing.")
 
 
 def _gc():
@@ -83,6 +87,7 @@ def main(argv):
 
 
 def run():
+    define_flags()
     app.run(main)
 
 
