@@ -18,12 +18,16 @@ import time
 from absl import app, flags
 
 FLAGS = flags.FLAGS
-flags.DEFINE_list("settings", ["bert_base", "minilm"], "Which settings to run: bert_base, minilm.")
-flags.DEFINE_list("models", ["ours", "model_garden", "keras_hub", "hf_torch"], "Which models to run.")
-flags.DEFINE_integer("threads", 0, "Threads for TF intra-op and torch (0: all cores).")
-flags.DEFINE_integer("rounds", 5, "Timed rounds; each round runs every model (and the matmul) once, in turn.")
-flags.DEFINE_bool("write_results", False, "Replace the 'Encoder throughput' section of BENCHMARKS.md.")
-flags.DEFINE_string("note", "", "A remark recorded with the results (e.g. machine contention).")
+
+
+def define_flags():
+    """Declares the flags; only when run as a program, so importing this module never clashes."""
+    flags.DEFINE_list("settings", ["bert_base", "minilm"], "Which settings to run: bert_base, minilm.")
+    flags.DEFINE_list("models", ["ours", "model_garden", "keras_hub", "hf_torch"], "Which models to run.")
+    flags.DEFINE_integer("threads", 0, "Threads for TF intra-op and torch (0: all cores).")
+    flags.DEFINE_integer("rounds", 5, "Timed rounds; each round runs every model (and the matmul) once, in turn.")
+    flags.DEFINE_bool("write_results", False, "Replace the 'Encoder throughput' section of BENCHMARKS.md.")
+    flags.DEFINE_string("note", "", "A remark recorded with the results (e.g. machine contention).")
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -290,4 +294,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    define_flags()
     app.run(main)

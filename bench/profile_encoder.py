@@ -13,12 +13,17 @@ import time
 
 from absl import app, flags
 
-from bench.bench_encoder import SETTINGS, encoder_flops  # also defines --threads
+from bench import bench_encoder
+from bench.bench_encoder import SETTINGS, encoder_flops
 
 FLAGS = flags.FLAGS
-flags.DEFINE_enum("setting", "bert_base", list(SETTINGS), "Model size and batch.")
-flags.DEFINE_bool("peer", False, "Profile TF Model Garden's BertEncoderV2 instead of ours.")
-flags.DEFINE_integer("top", 15, "How many op types to list.")
+
+
+def define_flags():
+    """Declares the flags; only when run as a program, so importing this module never clashes."""
+    flags.DEFINE_enum("setting", "bert_base", list(SETTINGS), "Model size and batch.")
+    flags.DEFINE_bool("peer", False, "Profile TF Model Garden's BertEncoderV2 instead of ours.")
+    flags.DEFINE_integer("top", 15, "How many op types to list.")
 
 
 def _model(s):
@@ -88,4 +93,6 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    bench_encoder.define_flags()  # --threads
+    define_flags()
     app.run(main)

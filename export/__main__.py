@@ -73,8 +73,8 @@ def main(argv):
         language=FLAGS.language, dataset=FLAGS.dataset)
     try:
         summary = pipeline.run_export(options, printer=lambda line: print(line, flush=True))
-    except (ValueError, KeyError, FileNotFoundError, FileExistsError, RuntimeError) as error:
-        if not isinstance(error, (ValueError, FileNotFoundError, FileExistsError)):
+    except Exception as error:  # any failure: nothing was published (staging is removed)
+        if not isinstance(error, (ValueError, KeyError, FileNotFoundError, FileExistsError)):
             traceback.print_exc()
         print(f"export failed: {error}\nNothing was published.", file=sys.stderr, flush=True)
         return 1

@@ -20,7 +20,7 @@ import tempfile
 import time
 
 import numpy as np
-from absl import app, flags
+from absl import app, flags, logging
 
 FLAGS = flags.FLAGS
 
@@ -163,6 +163,7 @@ def save_fine_tuned(encoder_layer, version_dir, directory):
 
 def main(argv):
     del argv
+    logging.set_verbosity(logging.WARNING)  # TensorFlow's INFO lines would drown the progress
     start = time.time()
     hub_root = pathlib.Path(FLAGS.hub_root).resolve()
     print(f"[1/5] export all-MiniLM-L6-v2 (encoder + preprocessor) into {hub_root}", flush=True)

@@ -76,7 +76,8 @@ class ExportSummary:
                 lines.append(f"    trainable variables: {tv}")
                 lines.append(f"    dropout: {v['dropout']}; gradients: {v['gradients']}")
             else:
-                lines.append(f"    {v['sentences']} sample sentences equal to the in-memory preprocessor; "
+                also = f" and to {v['python_reference']}" if v.get("python_reference") else ""
+                lines.append(f"    {v['sentences']} sample sentences equal to the in-memory preprocessor{also}; "
                              f"seq_length {v['seq_length']}")
         lines.append("  seconds: " + ", ".join(f"{k} {s:.1f}" for k, s in self.seconds.items()))
         return "\n".join(lines)
@@ -148,7 +149,7 @@ def _resolve_vocab(options, result):
     if do_lower_case is None:
         do_lower_case = result.do_lower_case
     if do_lower_case is None:
-        do_lower_case = bool(vocab_file)  # WordPiece vocabularies are mostly uncased
+        do_lower_case = True  # the google-research default for BERT and ALBERT alike
     return vocab_file, sp_model_file, bool(do_lower_case)
 
 
@@ -180,6 +181,11 @@ def run_export(options, printer=print):
         keras.mixed_precision.set_global_policy(options.dtype)
     try:
         result = sources.load_source(options.source, options.config_file)
+    except (ValueError, KeyError, FileNotFoundError):
+        raise  # the importers' own errors already name the problem
+    except Exception as error:  # e.g. a truncated checkpoint: "Read less bytes than requested"
+        raise ValueError(f"Could not read --source {options.source}: {type(error).__name__}: {error}. "
+                         "The checkpoint is probably truncated or corrupt; copy it again.") from error
     finally:
         keras.mixed_precision.set_global_policy("float32")
     if getattr(result, "report", None) is not None:
@@ -239,6 +245,9 @@ def run_export(options, printer=print):
             from preprocessors.preprocessing_module import save_preprocessing_model
 
             save_preprocessing_model(pre_module, pre_stage.path)
+        for stage in (enc_stage, pre_stage):
+            if stage:
+                stage.start_tarball()  # compresses in the background while verification runs
         figures = {}
         if want_encoder:
             stages.start("verify encoder")

@@ -27,6 +27,7 @@ import platform
 import re
 import shutil
 import tarfile
+import threading
 import time
 import uuid
 
@@ -175,20 +176,62 @@ def check_manifest(version_dir):
 # ---------------------------------------------------------------------------- tarball
 
 
-def make_tarball(version_dir, tarball):
-    """Writes `tarball` (.tar.gz) with the version's files at the archive root.
+class TarballWriter:
+    """Writes a version's `.tar.gz` (files at the archive root) while other work goes on.
 
-    That is what tensorflow_hub's compressed resolver expects: it extracts every
+    That layout is what tensorflow_hub's compressed resolver expects: it extracts every
     member under the cache directory, accepting only files and directories, and
-    directories must come before the files in them.
+    directories must come before the files in them. `start()` compresses everything but
+    MANIFEST.json in a thread (zlib releases the GIL, so this overlaps verification);
+    `finish()` appends MANIFEST.json, written in the meantime, and closes the archive.
     """
-    version_dir = pathlib.Path(version_dir)
-    # Float weights hardly compress; level 1 is several times faster than the default 9
-    # for nearly the same size.
-    with tarfile.open(tarball, "w:gz", compresslevel=1, format=tarfile.PAX_FORMAT) as tar:
-        for path in sorted(version_dir.rglob("*"), key=lambda p: (len(p.relative_to(version_dir).parts), str(p))):
-            tar.add(path, arcname=path.relative_to(version_dir).as_posix(), recursive=False)
-    return pathlib.Path(tarball)
+
+    def __init__(self, version_dir, tarball):
+        self.version_dir = pathlib.Path(version_dir)
+        self.tarball = pathlib.Path(tarball)
+        self._thread = None
+        self._error = None
+        # Float weights hardly compress; level 1 is several times faster than the default 9
+        # for nearly the same size.
+        self._tar = tarfile.open(self.tarball, "w:gz", compresslevel=1, format=tarfile.PAX_FORMAT)
+
+    def _add_all_but_manifest(self):
+        try:
+            paths = sorted(self.version_dir.rglob("*"),
+                           key=lambda p: (len(p.relative_to(self.version_dir).parts), str(p)))
+            for path in paths:
+                if path.relative_to(self.version_dir).as_posix() != MANIFEST_NAME:
+                    self._tar.add(path, arcname=path.relative_to(self.version_dir).as_posix(), recursive=False)
+        except BaseException as error:  # re-raised by finish()
+            self._error = error
+
+    def start(self):
+        self._thread = threading.Thread(target=self._add_all_but_manifest, name="tarball", daemon=True)
+        self._thread.start()
+        return self
+
+    def wait(self):
+        if self._thread is not None:
+            self._thread.join()
+
+    def finish(self):
+        if self._thread is None:
+            self._add_all_but_manifest()
+        self.wait()
+        try:
+            if self._error is not None:
+                raise self._error
+            manifest = self.version_dir / MANIFEST_NAME
+            if manifest.is_file():
+                self._tar.add(manifest, arcname=MANIFEST_NAME, recursive=False)
+        finally:
+            self._tar.close()
+        return self.tarball
+
+
+def make_tarball(version_dir, tarball):
+    """Writes `tarball` (.tar.gz) with the files of `version_dir` at the archive root."""
+    return TarballWriter(version_dir, tarball).finish()
 
 
 def _fsync_tree(root):
@@ -240,8 +283,21 @@ class StagedVersion:
         self.tmp_dir.mkdir()
         self.path = self.tmp_dir / "version"  # the future <N>/; the caller writes into it
         self.published = None
+        self._tarball = None
+
+    def start_tarball(self):
+        """Starts compressing the saved files in the background; call once the SavedModel is
+        complete (only MANIFEST.json may be written afterwards)."""
+        self._fix_modes()
+        self._tarball = TarballWriter(self.path, self.tmp_dir / "version.tar.gz").start()
+
+    def _fix_modes(self):
+        for directory in [self.path, *(p for p in self.path.rglob("*") if p.is_dir())]:
+            directory.chmod(0o755)  # mkdtemp (used by some savers) makes 0700 directories
 
     def cleanup(self):
+        if self._tarball is not None:
+            self._tarball.wait()
         shutil.rmtree(self.tmp_dir, ignore_errors=True)
 
     def check_version_free(self, version):
@@ -269,12 +325,12 @@ class StagedVersion:
             if int(version) < 1:
                 raise ValueError(f"--version must be a positive integer, got {version}.")
             self.check_version_free(version)
-        for directory in [self.path, *(p for p in self.path.rglob("*") if p.is_dir())]:
-            directory.chmod(0o755)  # mkdtemp (used by some savers) makes 0700 directories
-        staged_tar = self.tmp_dir / "version.tar.gz"
+        if self._tarball is None:
+            self._fix_modes()
+            self._tarball = TarballWriter(self.path, self.tmp_dir / "version.tar.gz")
         if progress:
             progress(f"compressing {self.publisher}/{self.name} into a .tar.gz")
-        make_tarball(self.path, staged_tar)
+        staged_tar = self._tarball.finish()
         _fsync_tree(self.tmp_dir)
         with _model_lock(self.model_dir):
             number = int(version) if version is not None else next_version(self.hub_root, self.publisher, self.name)
@@ -324,6 +380,20 @@ def stage_version(hub_root, publisher, name):
         yield staged
     finally:
         staged.cleanup()
+
+
+def publish_version(hub_root, publisher, name, write, *, version=None, render_card=None,
+                    manifest=None):
+    """Stages, writes and atomically publishes one version; returns its PublishedVersion.
+
+    `write(path)` writes the SavedModel into `path`; `manifest` (keyword arguments of
+    write_manifest) adds MANIFEST.json. If anything raises, nothing is published.
+    """
+    with stage_version(hub_root, publisher, name) as staged:
+        write(staged.path)
+        if manifest is not None:
+            write_manifest(staged.path, **manifest)
+        return staged.publish(version=version, render_card=render_card)
 
 
 # ---------------------------------------------------------------------------- garbage

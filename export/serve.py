@@ -36,9 +36,12 @@ import urllib.parse
 from absl import app
 from absl import flags
 
+from export import publish
+
 _SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _VERSION = re.compile(r"^[1-9][0-9]{0,8}$")
 _DOCS_DIR = "docs"
+_MAX_NAME_PARTS = 4
 _CSP = "default-src 'none'; style-src 'unsafe-inline'"
 _STYLE = ("body{font-family:sans-serif;max-width:60em;margin:2em auto;padding:0 1em}"
           "code,pre{background:#f4f4f4}table{border-collapse:collapse}"
@@ -55,7 +58,10 @@ class HttpError(Exception):
 
 
 class HubTree:
-    """Read-only view of `<hub_root>`: which models and versions are published."""
+    """Read-only view of `<hub_root>` through export.publish's layout: published models and versions.
+
+    A model name may have several parts (`small_bert/bert_en_uncased_L-2_H-128_A-2`).
+    """
 
     def __init__(self, hub_root):
         self.root = pathlib.Path(hub_root).resolve(strict=True)
@@ -66,41 +72,59 @@ class HubTree:
         """Sorted [(publisher, name, [versions])] of models with at least one version."""
         found = []
         for publisher in sorted(self.root.iterdir()):
-            if publisher.name == _DOCS_DIR or not _is_plain_dir(publisher):
-                continue
-            for model in sorted(publisher.iterdir()):
-                if _is_plain_dir(model):
-                    versions = self.versions(publisher.name, model.name)
-                    if versions:
-                        found.append((publisher.name, model.name, versions))
+            if publisher.name != _DOCS_DIR and _is_plain_dir(publisher):
+                self._collect(publisher.name, publisher, [], found)
         return found
 
+    def _collect(self, publisher, directory, name_parts, found, depth=0):
+        if name_parts:
+            versions = self.versions(publisher, "/".join(name_parts))
+            if versions:
+                found.append((publisher, "/".join(name_parts), versions))
+        if depth < _MAX_NAME_PARTS:
+            for child in sorted(directory.iterdir()):
+                if _is_plain_dir(child) and not _VERSION.match(child.name):
+                    self._collect(publisher, child, name_parts + [child.name], found, depth + 1)
+
     def versions(self, publisher, name):
-        directory = self._inside(self.root / publisher / name)
+        if any(_VERSION.match(part) for part in name.split("/")):
+            return []  # never descend into a version directory
+        try:
+            directory = self._inside(publish.model_dir(self.root, publisher, name))
+        except ValueError:
+            return []
         if not directory.is_dir():
             return []
-        return sorted(int(p.name) for p in directory.iterdir()
-                      if _VERSION.match(p.name) and p.is_dir() and not p.is_symlink())
+        return [v for v in publish.published_versions(self.root, publisher, name)
+                if not (directory / str(v)).is_symlink()]
 
-    def pick_version(self, publisher, name, version):
+    def locate(self, segments):
+        """(publisher, name, version) for /<publisher>/<name parts...>[/<version>]; 404 if unknown."""
+        publisher, rest = segments[0], segments[1:]
+        if publisher == _DOCS_DIR or not rest:
+            raise HttpError(404, "Use /<publisher>/<name>[/<version>].")
+        if len(rest) > 1 and _VERSION.match(rest[-1]):
+            name, version = "/".join(rest[:-1]), int(rest[-1])
+            versions = self.versions(publisher, name)
+            if versions:
+                if version not in versions:
+                    raise HttpError(404, f"Model {publisher}/{name} has no version {version}; "
+                                         f"published versions: {versions}.")
+                return publisher, name, version
+        name = "/".join(rest)
         versions = self.versions(publisher, name)
         if not versions:
             raise HttpError(404, f"No model {publisher}/{name} in this hub.")
-        if version is None:
-            return versions[-1]
-        if version not in versions:
-            raise HttpError(404, f"Model {publisher}/{name} has no version {version}; "
-                                 f"published versions: {versions}.")
-        return version
+        return publisher, name, versions[-1]
 
     def tarball(self, publisher, name, version):
-        path = self._inside(self.root / publisher / name / f"{version}.tar.gz")
+        path = self._inside(publish.tarball_path(self.root, publisher, name, version))
         if not path.is_file():
             raise HttpError(404, f"{publisher}/{name}/{version} has no tarball.")
         return path
 
     def card(self, publisher, name, version):
-        path = self._inside(self.root / _DOCS_DIR / publisher / "models" / name / f"{version}.md")
+        path = self._inside(publish.card_path(self.root, publisher, name, version))
         return path if path.is_file() else None
 
     def _inside(self, path):
@@ -229,15 +253,11 @@ class HubRequestHandler(http.server.BaseHTTPRequestHandler):
             if formats:
                 raise HttpError(400, "tf-hub-format needs /<publisher>/<name>[/<version>].")
             return self._send_bytes(200, "text/html; charset=utf-8", index_page(tree), send_body)
-        if len(segments) not in (2, 3) or segments[0] == _DOCS_DIR:
-            raise HttpError(404, "Use /<publisher>/<name>[/<version>].")
-        version = None
-        if len(segments) == 3:
-            if not _VERSION.match(segments[2]):
-                raise HttpError(400, f"Version {segments[2]!r} is not a positive integer.")
-            version = int(segments[2])
-        publisher, name = segments[:2]
-        version = tree.pick_version(publisher, name, version)
+        if len(segments) > 2 + _MAX_NAME_PARTS:
+            raise HttpError(400, "Malformed path: too many segments.")
+        if len(segments) >= 3 and segments[-1].isdigit() and not _VERSION.match(segments[-1]):
+            raise HttpError(400, f"Version {segments[-1]!r} is not a positive integer.")
+        publisher, name, version = tree.locate(segments)
         if formats:
             return self._send_file(tree.tarball(publisher, name, version), publisher, name,
                                    version, send_body)
@@ -261,7 +281,7 @@ class HubRequestHandler(http.server.BaseHTTPRequestHandler):
             self.send_header("Content-Type", "application/gzip")
             self.send_header("Content-Length", str(size))
             self.send_header("Content-Disposition",
-                             f"attachment; filename={publisher}-{name}-{version}.tar.gz")
+                             f"attachment; filename={publisher}-{name.replace('/', '-')}-{version}.tar.gz")
             self.send_header("X-Hub-Version", str(version))
             self.end_headers()
             self.server.count("tarballs")

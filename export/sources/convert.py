@@ -13,11 +13,15 @@ from export.sources import load_source
 from export.sources.tf2 import save_pretrained
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("source", None, "hf:<dir>, tf1:<ckpt prefix>, tf2:<ckpt prefix> or preset:<name>.")
-flags.DEFINE_string("config_file", None, "bert_config.json for tf1:, encoder config JSON for tf2:.")
-flags.DEFINE_string("output_dir", None, "Directory to create (must not exist or be empty).")
-flags.DEFINE_list("allow_missing", [], "Source names or target paths that may be absent (e.g. bert/pooler).")
-flags.mark_flags_as_required(["source", "output_dir"])
+
+
+def define_flags():
+    """Declares the flags; only when run as a program, so importing this module never clashes."""
+    flags.DEFINE_string("source", None, "hf:<dir>, tf1:<ckpt prefix>, tf2:<ckpt prefix> or preset:<name>.")
+    flags.DEFINE_string("config_file", None, "bert_config.json for tf1:, encoder config JSON for tf2:.")
+    flags.DEFINE_string("output_dir", None, "Directory to create (must not exist or be empty).")
+    flags.DEFINE_list("allow_missing", [], "Source names or target paths that may be absent (e.g. bert/pooler).")
+    flags.mark_flags_as_required(["source", "output_dir"])
 
 
 def main(argv):
@@ -37,4 +41,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    define_flags()
     app.run(main)

@@ -235,13 +235,13 @@ def load_tf1(ckpt_prefix, config_file, allow_missing=(), electra_generator=False
     files += list(extras.values())
     do_lower_case = None
     if "vocab_file" in extras:
-        do_lower_case = _guess_lower_case(extras["vocab_file"])
+        do_lower_case = guess_do_lower_case(extras["vocab_file"])
     return ImportResult(config=config, model=model, encoder=encoder, report=report,
                         vocab_file=extras.get("vocab_file"), sp_model_file=extras.get("sp_model_file"),
                         do_lower_case=do_lower_case, source_files=files)
 
 
-def _guess_lower_case(vocab_file):
+def guess_do_lower_case(vocab_file):
     """google-research dirs say nothing about casing; an uncased vocab has no capitalized words."""
     with open(vocab_file, encoding="utf-8") as f:
         for line in f:

@@ -65,7 +65,8 @@ def test_all_with_legacy_v1_then_a_second_version(tmp_path, hf_dirs):
     assert set(manifest["source"]["files"]) >= {str(hf_dirs["bert"] / "model.safetensors")}
     assert manifest["config"]["hidden_size"] == 16 and manifest["heads"] == ["mlm"]
     assert manifest["verification"]["max_abs_diff"]["legacy_v1"] <= 1e-5
-    assert publish.read_manifest(pre.path)["verification"]["mismatched_outputs"] == []
+    pre_figures = publish.read_manifest(pre.path)["verification"]
+    assert pre_figures["mismatched_outputs"] == [] and pre_figures["python_reference"] == "FullTokenizer"
     assert "max abs diff (<= 1e-05)" in summary.text()
 
     card = pathlib.Path(encoder.card).read_text()
@@ -152,6 +153,15 @@ def test_bad_sources_give_clear_errors_and_publish_nothing(tmp_path, hf_dirs):
     with pytest.raises(Exception, match=r"(?i)safetensors|truncat|incomplete|invalid"):
         _export(hub, f"hf:{truncated}", "model")
 
+    from export.sources.tf2 import save_pretrained
+
+    tf2_dir = save_pretrained(tiny_models.tiny_result("bert", None, vocab_file=tiny_models.write_vocab(tmp_path)),
+                              tmp_path / "tf2")
+    data_file = sorted(pathlib.Path(tf2_dir).glob("ckpt.data-*"))[0]
+    data_file.write_bytes(data_file.read_bytes()[:100])
+    with pytest.raises(ValueError, match=r"Could not read --source tf2:.*truncated or corrupt"):
+        _export(hub, f"tf2:{tf2_dir}", "model")
+
     mismatched = tmp_path / "mismatched"
     shutil.copytree(hf_dirs["bert"], mismatched)
     config = json.loads((mismatched / "config.json").read_text())
@@ -196,7 +206,8 @@ def test_sigkill_at_each_stage_publishes_nothing_then_rerun_succeeds(tmp_path, h
         assert proc.returncode == -signal.SIGKILL
     for model in ("m", "m_preprocess"):
         assert publish.published_versions(hub, "local", model) == []
-    assert list(hub.rglob("*.tar.gz")) == [] and not (hub / "docs").exists()
+    published = [p for p in hub.rglob("*.tar.gz") if not any(part.startswith(".tmp-") for part in p.parts)]
+    assert published == [] and not (hub / "docs").exists()
     leftovers = list(hub.rglob(".tmp-*"))
     assert len(leftovers) >= 3
 
@@ -274,3 +285,17 @@ def test_tf1_tf2_and_preset_sources(tmp_path):
                         vocab_file=str(big_vocab)).artifacts
     assert preset.path == str(hub / "local" / "small_bert" / "bert_en_uncased_L-2_H-128_A-2" / "1")
     assert publish.read_manifest(preset.path)["config"]["hidden_size"] == 128
+
+
+def test_preprocessor_verification_catches_a_different_tokenizer(tmp_path):
+    from preprocessors.preprocessing_module import PreprocessingModule, save_preprocessing_model
+    from preprocessors.wordpiece import BertWordpieceTokenizer
+
+    vocab = str(tiny_models.write_vocab(tmp_path))
+    uncased = PreprocessingModule(BertWordpieceTokenizer(vocab, True), seq_length=16)
+    save_preprocessing_model(uncased, tmp_path / "pre")
+    figures = verify.verify_preprocessing(tmp_path / "pre", uncased, ["Hello world", "THE DOG"])
+    assert figures["python_reference"] == "FullTokenizer" and figures["mismatched_outputs"] == []
+    cased = PreprocessingModule(BertWordpieceTokenizer(vocab, False), seq_length=16)
+    with pytest.raises(verify.VerificationError, match=r"differs from the in-memory one on \['input_word_ids'"):
+        verify.verify_preprocessing(tmp_path / "pre", cased, ["Hello world", "THE DOG"])

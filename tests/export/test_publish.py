@@ -101,6 +101,25 @@ def test_explicit_existing_version_is_refused_and_untouched(tmp_path):
     assert publish.next_version(tmp_path, "local", "m") == 5
 
 
+def test_publish_version_in_one_call(tmp_path):
+    def write(path):
+        path.mkdir()
+        (path / "saved_model.pb").write_bytes(b"pb")
+
+    out = publish.publish_version(tmp_path, "local", "m", write, version=2,
+                                  manifest=dict(artifact="encoder", source=None, changelog="two"))
+    assert out.version == 2 and publish.read_manifest(out.path)["changelog"] == "two"
+    assert publish.check_manifest(out.path) == []
+
+    def broken(path):
+        write(path)
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        publish.publish_version(tmp_path, "local", "m", broken)
+    assert publish.published_versions(tmp_path, "local", "m") == [2] and _leftovers(tmp_path) == []
+
+
 def test_multi_part_names_nest_like_tf_hub(tmp_path):
     staged = _stage_fake(tmp_path, name="small_bert/bert_en_uncased_L-2_H-128_A-2")
     out = staged.publish(render_card=lambda n: "card\n")
@@ -173,11 +192,13 @@ def test_tarball_resolves_through_tensorflow_hub_http_resolver(tmp_path, monkeyp
     module.f = tf.function(lambda: module.v * 2.0, input_signature=[])
     staged = publish.StagedVersion(tmp_path / "hub", "local", "m")
     tf.saved_model.save(module, str(staged.path))
+    staged.start_tarball()  # in the background, as the pipeline does during verification
     publish.write_manifest(staged.path, artifact="encoder", source=None)
     out = staged.publish()
     with tarfile.open(out.tarball) as tar:
         names = tar.getnames()
-    assert "saved_model.pb" in names and "MANIFEST.json" in names
+    assert "saved_model.pb" in names and names[-1] == "MANIFEST.json"
+    assert sorted(names) == sorted(p.relative_to(out.path).as_posix() for p in out.path.rglob("*"))
     assert names.index("variables") < names.index("variables/variables.index")
 
     hub_root = tmp_path / "hub"

@@ -117,7 +117,10 @@ def test_model_card_and_index_pages(server):
     ("//etc/passwd", 404),  # http.server collapses the leading "//"
     ("/tiny/encoder/0?tf-hub-format=compressed", 400),
     ("/tiny/encoder/01?tf-hub-format=compressed", 400),
-    ("/tiny/encoder/abc", 400),
+    ("/tiny/encoder/abc", 404),
+    ("/tiny/encoder/1/variables", 404),
+    ("/tiny/encoder/1/variables/1?tf-hub-format=compressed", 404),
+    ("/a/b/c/d/e/f/g/h", 400),
     ("/tiny/encoder/1?tf-hub-format=uncompressed", 400),
     ("/tiny/encoder/9?tf-hub-format=compressed", 404),
     ("/tiny/nope/1?tf-hub-format=compressed", 404),
@@ -149,8 +152,8 @@ def test_many_clients_at_once_get_the_right_bytes(server, hub_root):
                 f"{server.url}/tiny/encoder/{version}?tf-hub-format=compressed", timeout=30) as r:
             return r.read() == expected[version]
 
-    with concurrent.futures.ThreadPoolExecutor(max_workers=64) as pool:
-        assert all(pool.map(fetch, range(128)))
+    with concurrent.futures.ThreadPoolExecutor(max_workers=200) as pool:
+        assert all(pool.map(fetch, range(400)))
 
 
 def test_slow_clients_are_cut_off_while_others_are_served(server):
@@ -192,3 +195,38 @@ def test_cli_refuses_a_missing_hub_root(tmp_path):
         env=dict(os.environ, PYTHONPATH=str(REPO_ROOT)))
     assert result.returncode != 0
     assert "is not a directory" in result.stderr
+
+
+def test_tf_keras_text_classifier_from_the_served_real_export(tiny_bert_hub, tmp_path, monkeypatch):
+    """The TF-Hub user pattern over HTTP: hub.KerasLayer(preprocess), hub.KerasLayer(encoder,
+    trainable=True), a Dense head, in a tf_keras model; fit lowers the loss."""
+    import tensorflow_hub as hub
+    import tf_keras
+
+    monkeypatch.setenv("TFHUB_CACHE_DIR", str(tmp_path / "cache"))
+    server = serve.start_in_thread(tiny_bert_hub["hub_root"])
+    try:
+        text = tf_keras.Input(shape=(), dtype=tf.string)
+        encoder_inputs = hub.KerasLayer(f"{server.url}/test/tiny_bert_preprocess")(text)
+        encoder = hub.KerasLayer(f"{server.url}/test/tiny_bert/1", trainable=True)
+        logits = tf_keras.layers.Dense(2)(encoder(encoder_inputs)["pooled_output"])
+        model = tf_keras.Model(text, logits)
+        model.compile(tf_keras.optimizers.Adam(1e-2),
+                      tf_keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+        sentences = tf.constant(["the quick brown fox", "a lazy dog", "hello world",
+                                 "reset my password"] * 4)
+        labels = tf.constant([1, 0, 1, 0] * 4)
+        before = [v.numpy() for v in encoder.trainable_weights]
+        loss_before = model.evaluate(sentences, labels, verbose=0)
+        model.fit(sentences, labels, epochs=6, verbose=0)
+        assert model.evaluate(sentences, labels, verbose=0) < loss_before
+        assert any(np.abs(v.numpy() - b).max() > 0 for v, b in zip(encoder.trainable_weights, before))
+        # model.save, then reload: the same predictions (the tuned weights were saved).
+        expected = model.predict(sentences[:4], verbose=0)
+        model.save(str(tmp_path / "classifier"))
+        reloaded = tf_keras.models.load_model(str(tmp_path / "classifier"),
+                                              custom_objects={"KerasLayer": hub.KerasLayer})
+        np.testing.assert_allclose(reloaded.predict(sentences[:4], verbose=0), expected, atol=1e-5)
+    finally:
+        server.shutdown()
+        server.server_close()

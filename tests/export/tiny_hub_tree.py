@@ -1,37 +1,22 @@
-"""Builds a tiny hub tree (DESIGN.md layout) from hand-built SavedModels, for server/resolver tests."""
+"""Publishes hand-built SavedModels into a hub tree with export.publish, for server/resolver tests."""
 
-import hashlib
-import json
 import pathlib
 import shutil
-import tarfile
 
+from export import publish
 from tests.official_encoders import tiny_saved_models
 
 
-def _sha256(path):
-    return hashlib.sha256(pathlib.Path(path).read_bytes()).hexdigest()
-
-
 def publish_saved_model(hub_root, publisher, name, version, saved_model_dir, card=None):
-    """Copies `saved_model_dir` into the tree as `version`, with MANIFEST.json, tarball and card."""
-    hub_root = pathlib.Path(hub_root)
-    version_dir = hub_root / publisher / name / str(version)
-    shutil.copytree(saved_model_dir, version_dir)
-    files = {}
-    for path in sorted(p for p in version_dir.rglob("*") if p.is_file()):
-        files[path.relative_to(version_dir).as_posix()] = {
-            "sha256": _sha256(path), "size": path.stat().st_size}
-    (version_dir / "MANIFEST.json").write_text(json.dumps({"files": files}, indent=2))
-    tarball = hub_root / publisher / name / f"{version}.tar.gz"
-    with tarfile.open(tarball, "w:gz") as tar:
-        for path in sorted(version_dir.rglob("*"),
-                           key=lambda p: (len(p.relative_to(version_dir).parts), str(p))):
-            tar.add(path, arcname=path.relative_to(version_dir).as_posix(), recursive=False)
-    card_path = hub_root / "docs" / publisher / "models" / name / f"{version}.md"
-    card_path.parent.mkdir(parents=True, exist_ok=True)
-    card_path.write_text(card or f"# {publisher}/{name}\n\nVersion {version}.\n")
-    return version_dir
+    """Publishes a copy of `saved_model_dir` with export.publish (MANIFEST.json, tarball, card)."""
+    with publish.stage_version(hub_root, publisher, name) as staged:
+        shutil.copytree(saved_model_dir, staged.path)
+        publish.write_manifest(staged.path, artifact="encoder",
+                               source=publish.source_record("test", saved_model_dir, []))
+        published = staged.publish(
+            version=version,
+            render_card=lambda n: card or f"# {publisher}/{name}\n\nVersion {n}.\n")
+    return published.path
 
 
 def make_tiny_hub(hub_root, work_dir, publisher="tiny", name="encoder", seeds=(0, 1)):
@@ -44,3 +29,26 @@ def make_tiny_hub(hub_root, work_dir, publisher="tiny", name="encoder", seeds=(0
             card=(f"# Tiny encoder v{version}\n\n<!-- asset-path: {name}/{version} -->\n"
                   f"A hand-built encoder, seed `{seed}`.\n\n- hidden size 8\n"))
     return pathlib.Path(hub_root)
+
+
+def export_tiny_bert(hub_root, work_dir, seq_length=16):
+    """A tiny real BERT (+MLM) and its WordPiece preprocessor, exported by `python -m export`'s pipeline.
+
+    Returns (result, encoder_dir, preprocessor_dir): `result` is the source
+    export.sources.ImportResult (the Keras 3 model the export was made from).
+    """
+    from export import pipeline
+    from export.sources.tf2 import save_pretrained
+    from tests.export import tiny_models
+
+    work_dir = pathlib.Path(work_dir)
+    work_dir.mkdir(parents=True, exist_ok=True)
+    vocab = tiny_models.write_vocab(work_dir)
+    result = tiny_models.tiny_result("bert", "mlm", vocab_file=vocab)
+    source = save_pretrained(result, work_dir / "tf2")
+    summary = pipeline.run_export(
+        pipeline.ExportOptions(source=f"tf2:{source}", hub_root=str(hub_root), export_type="all",
+                               publisher="test", name="tiny_bert", seq_length=seq_length),
+        printer=lambda line: None)
+    encoder, preprocessor = summary.artifacts
+    return result, encoder.path, preprocessor.path

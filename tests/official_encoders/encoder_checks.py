@@ -168,6 +168,18 @@ def check_saved_model_round_trip(encoder, config, tmp_path):
     assert_outputs_close(reloaded.serve(inputs), encoder(inputs), atol=1e-6)
 
 
+def check_tf_checkpoint_round_trip(encoder, config, tmp_path):
+    """tf.train.Checkpoint must hold every variable, and restoring must bring back the outputs."""
+    path = tf.train.Checkpoint(encoder=encoder).write(str(tmp_path / "ckpt" / "encoder"))
+    stored = [name for name, _ in tf.train.list_variables(path) if name.endswith("VARIABLE_VALUE")]
+    assert len(stored) == len(encoder.weights), (
+        f"tf.train.Checkpoint stored {len(stored)} of {len(encoder.weights)} variables")
+    fresh = type(encoder)(config)
+    tf.train.Checkpoint(encoder=fresh).read(path).assert_existing_objects_matched()
+    inputs = random_inputs(2, 6, config.vocab_size)
+    assert_outputs_close(fresh(inputs), encoder(inputs), atol=1e-6)
+
+
 def check_encoder(encoder_class, config, tmp_path):
     """Every check above, on a fresh `encoder_class(config)`."""
     keras.utils.set_random_seed(0)
@@ -183,4 +195,5 @@ def check_encoder(encoder_class, config, tmp_path):
     check_mixed_precision(encoder, config, "mixed_bfloat16")
     check_keras_save_and_reload(encoder, config, tmp_path)
     check_saved_model_round_trip(encoder, config, tmp_path)
+    check_tf_checkpoint_round_trip(encoder, config, tmp_path)
     return encoder

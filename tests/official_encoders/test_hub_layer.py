@@ -125,6 +125,29 @@ def test_regularization_losses_are_counted_while_trainable(encoder_path):
     assert frozen.losses == []
 
 
+def test_custom_loop_with_a_persistent_tape_counts_regularization(encoder_path):
+    layer = HubLayer(encoder_path, trainable=True, output_key="pooled_output")
+    head = keras.layers.Dense(2)
+    optimizer = keras.optimizers.SGD(0.1)
+    x, y = _labelled_batch(8)
+    loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    with tf.GradientTape(persistent=True) as tape:
+        task_loss = loss_fn(y, head(layer(x, training=True)))
+        regularization = tf.add_n(layer.losses)
+        loss = task_loss + regularization
+    layer_grads = tape.gradient(loss, layer.trainable_weights)
+    head_grads = tape.gradient(loss, head.trainable_weights)  # a second call: persistent tape
+    reg_grads = tape.gradient(regularization, layer.trainable_weights)
+    del tape
+    assert all(g is not None for g in layer_grads + head_grads)
+    kernel = layer.resolved_object.kernel
+    np.testing.assert_allclose(reg_grads[1].numpy(), 2 * 0.01 * kernel.numpy(), rtol=1e-5)
+    before = kernel.numpy().copy()
+    optimizer.apply(layer_grads, layer.trainable_weights)
+    np.testing.assert_allclose(kernel.numpy(), before - 0.1 * layer_grads[1].numpy(), rtol=1e-5,
+                               atol=1e-7)
+
+
 def test_sequential_over_a_tf_keras_saved_model(tf_keras_path):
     layer = HubLayer(tf_keras_path, trainable=True)
     assert len(layer.trainable_weights) == 3
@@ -305,3 +328,76 @@ def test_http_handle_is_resolved_verified_and_kept_in_the_config(tmp_path, monke
     finally:
         server.shutdown()
         server.server_close()
+
+
+# ---------------------------------------------------------------- a real exported encoder
+
+
+def _word_inputs(batch=4, seq=8, seed=0):
+    rng = np.random.default_rng(seed)
+    ids = rng.integers(5, 100, size=(batch, seq)).astype("int32")
+    ids[:, 0], ids[:, -1] = 2, 3
+    return {"input_word_ids": ids, "input_mask": np.ones_like(ids),
+            "input_type_ids": np.zeros_like(ids)}
+
+
+def test_real_export_matches_its_source_and_honours_training(tiny_bert_hub):
+    source = tiny_bert_hub["result"]
+    layer = HubLayer(tiny_bert_hub["encoder"], trainable=True)
+    assert len(layer.trainable_weights) == len(source.encoder.trainable_weights)
+    x = _word_inputs()
+    ours = layer(x, training=False)
+    np.testing.assert_allclose(np.array(ours["sequence_output"]),
+                               np.array(source.encoder(x)["sequence_output"]), atol=1e-5)
+    assert len(ours["encoder_outputs"]) == 2
+    # BERT's dropout: training=True differs, training=False is deterministic.
+    assert not np.allclose(np.array(layer(x, training=True)["pooled_output"]),
+                           np.array(ours["pooled_output"]))
+
+
+def test_real_export_text_classifier_fits_and_exports_text_in(tiny_bert_hub, tmp_path):
+    """Preprocessor and encoder as HubLayers in one Keras 3 model, fit, then model.export()."""
+    text = keras.Input(shape=(), dtype="string", name="text")
+    encoder_inputs = HubLayer(tiny_bert_hub["preprocessor"], name="preprocess")(text)
+    encoder = HubLayer(tiny_bert_hub["encoder"], trainable=True, output_key="pooled_output")
+    logits = keras.layers.Dense(2)(encoder(encoder_inputs))
+    model = keras.Model(text, logits)
+    model.compile(keras.optimizers.Adam(1e-2),
+                  keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    sentences = np.array(["the quick brown fox", "a lazy dog sleeps", "hello world",
+                          "how do i reset my password", "the cat sleeps on the sofa",
+                          "a man is playing guitar on stage", "recipe needs two cups of flour",
+                          "fox jumps over the dog"] * 2)
+    labels = np.array([1, 0, 1, 0, 0, 1, 0, 1] * 2, "int32")
+    data = tf.data.Dataset.from_tensor_slices((sentences, labels)).batch(8)
+    before = [np.array(v) for v in encoder.trainable_weights]
+    loss_before = model.evaluate(data, verbose=0)
+    model.fit(data, epochs=8, verbose=0)
+    assert model.evaluate(data, verbose=0) < loss_before
+    assert sum(np.abs(np.array(v) - b).max() > 0
+               for v, b in zip(encoder.trainable_weights, before)) > len(before) // 2
+    expected = model.predict(tf.constant(sentences[:3]), verbose=0)
+    model.export(str(tmp_path / "text_classifier"), verbose=False)
+    reloaded = tf.saved_model.load(str(tmp_path / "text_classifier"))
+    np.testing.assert_allclose(reloaded.serve(tf.constant(sentences[:3])).numpy(), expected,
+                               atol=1e-5)
+
+
+def test_real_export_mlm_subobject_updates_the_root_encoder(tiny_bert_hub):
+    mlm = HubLayer(tiny_bert_hub["encoder"], trainable=True, subobject="mlm",
+                   output_key="mlm_logits")
+    x = _word_inputs(8)
+    x["masked_lm_positions"] = np.tile(np.array([[1, 4]], "int32"), (8, 1))
+    inputs = {k: keras.Input((None,), dtype="int32", name=k) for k in x}
+    model = keras.Model(inputs, mlm(inputs))
+    model.compile(keras.optimizers.Adam(1e-2),
+                  keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    targets = x["input_word_ids"][:, [1, 4]]
+    root = mlm._hub_root
+    pooled_before = root(x_without_positions := {k: v for k, v in x.items()
+                                                 if k != "masked_lm_positions"})["pooled_output"]
+    loss_before = model.evaluate(x, targets, verbose=0)
+    model.fit(x, targets, epochs=10, verbose=0)
+    assert model.evaluate(x, targets, verbose=0) < loss_before
+    pooled_after = root(x_without_positions)["pooled_output"]
+    assert np.abs(np.array(pooled_after) - np.array(pooled_before)).max() > 1e-4

@@ -62,3 +62,12 @@ def test_gelu_variants_differ_and_unknown_activation_is_named():
     assert not np.allclose(get_activation("gelu")(x), get_activation("gelu_approximate")(x), atol=1e-5)
     with pytest.raises(ValueError, match="activation 'swish'"):
         get_activation("swish")
+
+
+@pytest.mark.parametrize("dtype,atol", [("float32", 1e-6), ("float16", 2e-3), ("bfloat16", 2e-2)])
+def test_exact_gelu_equals_tensorflows(dtype, atol):
+    x = tf.cast(tf.linspace(-8.0, 8.0, 2001), dtype)
+    ours = tf.cast(get_activation("gelu")(x), tf.float32)
+    reference = tf.nn.gelu(tf.cast(x, tf.float32), approximate=False)
+    assert get_activation("gelu")(x).dtype == x.dtype
+    np.testing.assert_allclose(ours, reference, atol=atol, rtol=atol)

@@ -187,3 +187,22 @@ def test_concurrent_resolves_download_once(hub, cache):
     assert len(paths) == 1
     assert hub.counts.get("tarballs", 0) == before + 1
     assert json.loads((pathlib.Path(paths.pop()) / "MANIFEST.json").read_text())["files"]
+
+
+@pytest.mark.parametrize("damage,message", [
+    ("flip_variables", f"{DATA_FILE}: sha256"),
+    ("remove_vocab", "assets/vocab.txt: missing"),
+    ("edit_graph", "saved_model.pb: s"),
+])
+def test_real_export_damage_is_refused_by_name(tiny_bert_hub, tmp_path, damage, message):
+    model = tmp_path / "copy"
+    shutil.copytree(tiny_bert_hub["encoder"], model)
+    assert official_encoders.resolve(model, require_manifest=True) == str(model)
+    if damage == "flip_variables":
+        _flip_byte(model / DATA_FILE, offset=len((model / DATA_FILE).read_bytes()) // 2)
+    elif damage == "remove_vocab":
+        os.remove(model / "assets" / "vocab.txt")
+    else:
+        _flip_byte(model / "saved_model.pb", offset=100)
+    with pytest.raises(resolver.IntegrityError, match=message):
+        official_encoders.resolve(model)

@@ -186,3 +186,23 @@ def test_electra_generator_from_a_combined_checkpoint(tmp_path):
     diffs = _check_encoder(outputs, hf_out)
     diffs["mlm_logits"] = _max_diff(outputs["mlm_logits"], hf_out.logits)
     assert max(diffs.values()) <= TOLERANCE, diffs
+
+
+def test_casing_is_read_from_the_vocabulary(tmp_path):
+    uncased = tmp_path / "uncased.txt"
+    uncased.write_text("[PAD]\n[UNK]\n[CLS]\nthe\n##s\nstraße\n")
+    cased = tmp_path / "cased.txt"
+    cased.write_text("[PAD]\n[UNK]\nthe\nThe\n##s\n")
+    assert tf1.guess_do_lower_case(str(uncased)) is True
+    assert tf1.guess_do_lower_case(str(cased)) is False
+
+
+def test_directory_with_bert_download_layout(tmp_path):
+    """bert_model.ckpt.* + bert_config.json + vocab.txt, no 'checkpoint' file: found and read."""
+    _tiny_bert_checkpoint(tmp_path)
+    _bert_config_json(tmp_path / "bert_config.json")
+    (tmp_path / "vocab.txt").write_text("[PAD]\n[UNK]\nHello\n")
+    result = tf1.load_tf1(str(tmp_path), str(tmp_path / "bert_config.json"))
+    assert result.vocab_file == str(tmp_path / "vocab.txt") and result.do_lower_case is False
+    assert str(tmp_path / "bert_model.ckpt.index") in result.source_files
+    assert str(tmp_path / "bert_config.json") in result.source_files
