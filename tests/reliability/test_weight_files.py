@@ -280,6 +280,7 @@ class _RunsCode:
         return (os.system, (f"touch {self.marker}",))
 
 
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol:UserWarning")
 def test_malicious_pickle_is_refused_and_never_runs(encoder, tmp_path):
     torch = pytest.importorskip("torch")
     # Control: the payload is live. An unsafe load (never done by our code) runs it.
