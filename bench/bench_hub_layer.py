@@ -26,6 +26,8 @@ from absl import app
 from absl import flags
 
 FLAGS = flags.FLAGS
+
+
 def define_flags():
     """Declares the flags; only when run as a program, so importing this module never clashes."""
     flags.DEFINE_integer("steps", 20, "Timed training steps per way and round.")
