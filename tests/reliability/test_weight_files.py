@@ -327,7 +327,7 @@ def tf1_checkpoint(encoder, tmp_path_factory):
     weights = {row.source: values[row.target] for row in expand(tf1.BERT_TABLE, 2, source_prefix="bert/")
                if row.target in values}
     directory = tmp_path_factory.mktemp("tf1")
-    prefix = write_tf1_checkpoint(weights, str(directory / "bert_model.ckpt"), with_optimizer_slots=False)
+    write_tf1_checkpoint(weights, str(directory / "bert_model.ckpt"), with_optimizer_slots=False)
     config = directory / "bert_config.json"
     config.write_text(json.dumps(encoder.config.to_bert_config_json()))
     return directory
