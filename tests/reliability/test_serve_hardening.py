@@ -97,7 +97,7 @@ def test_huge_request_line_and_too_many_headers_are_refused(server):
 
 
 def test_slowloris_clients_are_cut_off_and_good_clients_are_served(server):
-    slow_count = forms.scale(40, 300)
+    slow_count = forms.scale(40, 500)
     stop = threading.Event()
     cut_off = []
 
@@ -131,13 +131,15 @@ def test_slowloris_clients_are_cut_off_and_good_clients_are_served(server):
             t.join(10)
     forms.record("serve_slowloris", slow_clients=slow_count, cut_off=len(cut_off),
                  good_requests=len(latencies), max_good_latency_s=round(max(latencies), 3))
-    assert max(latencies) < 1.0
+    # Long form: 500 trickling connections and their server threads start while the good
+    # client asks, on a shared 2-core machine.
+    assert max(latencies) < forms.scale(1.0, 3.0)
     assert len(cut_off) == slow_count
     assert _status(server, "/")[0] == 200
 
 
 def test_200_concurrent_clients_get_the_right_bytes(server, hub_root):
-    clients, rounds = 200, forms.scale(1, 10)
+    clients, rounds = 200, forms.scale(1, 50)
     expected = {v: hashlib.sha256((hub_root / "tiny" / "encoder" / f"{v}.tar.gz").read_bytes())
                 .hexdigest() for v in (1, 2)}
     barrier = threading.Barrier(clients)
