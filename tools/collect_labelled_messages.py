@@ -21,7 +21,7 @@ import zipfile
 from absl import app
 from absl import flags
 
-from tools.collect_corpus import WHEELS, LICENCES, as_passage, download_wheels, parse_po
+from tools.collect_corpus import WHEELS, LICENCES, as_passage, download_wheels, parse_po, write_readme_section
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 README_HEADING = "## labelled_messages.tsv"
@@ -117,18 +117,6 @@ def render_readme_section(rows, available, shared, per_class, seed):
     return "\n".join(lines) + "\n"
 
 
-def write_readme(readme, section):
-    """Replaces this file's section of the README (or appends it), leaving the other sections alone."""
-    text = readme.read_text(encoding="utf-8") if readme.exists() else ""
-    start = text.find(README_HEADING)
-    if start >= 0:
-        following = text.find("\n## ", start + len(README_HEADING))
-        text = text[:start] + section + (text[following + 1:] if following >= 0 else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    readme.write_text(text, encoding="utf-8")
-
-
 def main(argv):
     del argv
     wheel = download_wheels(pathlib.Path(FLAGS.work_dir), only=("django",))["django"]
@@ -138,8 +126,8 @@ def main(argv):
     output.write_text("".join(f"{label}\t{text}\n" for label, text in rows), encoding="utf-8")
     owners = collections.Counter(m for messages in by_component.values() for m in messages)
     available = {c: sum(owners[m] == 1 for m in ms) for c, ms in by_component.items()}
-    write_readme(pathlib.Path(FLAGS.readme),
-                 render_readme_section(rows, available, shared, FLAGS.per_class, FLAGS.seed))
+    write_readme_section(pathlib.Path(FLAGS.readme), README_HEADING,
+                         render_readme_section(rows, available, shared, FLAGS.per_class, FLAGS.seed))
     counts = collections.Counter(label for label, _ in rows)
     print(f"wrote {len(rows)} rows to {output} ({', '.join(f'{k} {v}' for k, v in sorted(counts.items()))}); "
           f"{shared} shared messages dropped; README section '{README_HEADING}' updated")
