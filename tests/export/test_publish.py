@@ -179,7 +179,9 @@ def test_manifest_hashes_every_file_and_detects_changes(tmp_path):
     assert publish.check_manifest(out.path) == []
     (out.path / "assets" / "vocab.txt").write_text("changed")
     (out.path / "extra").write_text("x")
-    assert publish.check_manifest(out.path) == ["sha256 mismatch assets/vocab.txt", "unlisted extra"]
+    problems = publish.check_manifest(out.path)
+    assert len(problems) == 2
+    assert problems[0].startswith("assets/vocab.txt: size 7, expected") and problems[1] == "extra: not listed in MANIFEST.json"
 
 
 def test_tarball_resolves_through_tensorflow_hub_http_resolver(tmp_path, monkeypatch):
