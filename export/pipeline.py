@@ -247,7 +247,7 @@ def run_export(options, printer=print):
         if want_encoder:
             saved_model.save_encoder_model(enc_module, enc_stage.path)
         if want_preprocessing:
-            from preprocessors.preprocessing_module import save_preprocessing_model
+            from export.preprocessing_export import save_preprocessing_model
 
             save_preprocessing_model(pre_module, pre_stage.path)
         for stage in (enc_stage, pre_stage):
