@@ -4,10 +4,12 @@
     python -m export --source=tf1:/ckpt/bert_model.ckpt --config_file=bert_config.json \\
         --vocab_file=vocab.txt --export_type=model_with_mlm --hub_root=./hub
     python -m export --gc --hub_root=./hub            # remove stray temp dirs of killed exports
+    python -m export --verify=./hub/local/<name>/1    # check a published version against MANIFEST.json
 
 See README.md, "Exporting a model".
 """
 
+import os
 import sys
 import traceback
 
@@ -41,6 +43,11 @@ def define_flags():
     flags.DEFINE_string("changelog", None, "This version's changelog entry (default: 'Initial release.').")
     flags.DEFINE_string("language", None, "Model card language tag (default: en, or multilingual for big vocabularies).")
     flags.DEFINE_string("dataset", None, "Model card dataset tag, where known.")
+    flags.DEFINE_boolean("check_inputs", True, "Keep the in-graph checks of input_word_ids, input_type_ids "
+                         "and input_mask values. false drops them, for TPU-style pipelines that validate ids "
+                         "upstream (an out-of-range id is then not reported).")
+    flags.DEFINE_string("verify", None, "Check a published version directory against its MANIFEST.json "
+                        "(sha256 of every file), report each file that fails, then exit (1 if any does).")
     flags.DEFINE_boolean("gc", False, "Remove temp directories and orphaned tarballs/cards left by killed "
                          "exports (older than --gc_older_than), then exit.")
     flags.DEFINE_float("gc_older_than", 3600.0, "--gc: only entries at least this many seconds old.")
@@ -59,10 +66,32 @@ def _gc():
           f"{'found' if FLAGS.gc_dry_run else 'removed'} under {FLAGS.hub_root}")
 
 
+def _verify(version_dir):
+    from export import publish
+
+    if not os.path.isdir(version_dir):
+        print(f"verify: {version_dir} is not a directory; pass a version directory <hub_root>/<publisher>/"
+              "<name>/<N>.", file=sys.stderr, flush=True)
+        return 2
+    problems = publish.check_manifest(version_dir)
+    for problem in problems:
+        print(f"FAILED {problem}", flush=True)
+    if problems:
+        print(f"verify: {version_dir} does not match its MANIFEST.json ({len(problems)} problem"
+              f"{'' if len(problems) == 1 else 's'}); do not use it, re-export or re-download it.",
+              file=sys.stderr, flush=True)
+        return 1
+    count = len(publish.read_manifest(version_dir)["files"])
+    print(f"verify: {version_dir} OK, {count} files match MANIFEST.json", flush=True)
+    return 0
+
+
 def main(argv):
     logging.set_verbosity(logging.WARNING)  # TensorFlow's INFO lines would drown the progress
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
+    if FLAGS.verify:
+        return _verify(FLAGS.verify)
     if not FLAGS.hub_root:
         raise app.UsageError("--hub_root is required.")
     if FLAGS.gc:
@@ -74,7 +103,7 @@ def main(argv):
         config_file=FLAGS.config_file, publisher=FLAGS.publisher, name=FLAGS.name, version=FLAGS.version,
         vocab_file=FLAGS.vocab_file, sp_model_file=FLAGS.sp_model_file, do_lower_case=FLAGS.do_lower_case,
         seq_length=FLAGS.seq_length, legacy_v1=FLAGS.legacy_v1, dtype=FLAGS.dtype, changelog=FLAGS.changelog,
-        language=FLAGS.language, dataset=FLAGS.dataset)
+        language=FLAGS.language, dataset=FLAGS.dataset, check_inputs=FLAGS.check_inputs)
     try:
         summary = pipeline.run_export(options, printer=lambda line: print(line, flush=True))
     except Exception as error:  # any failure: nothing was published (staging is removed)

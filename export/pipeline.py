@@ -39,6 +39,7 @@ class ExportOptions:
     changelog: str | None = None
     language: str | None = None
     dataset: str | None = None
+    check_inputs: bool = True  # False: no in-graph id/type/mask checks (ids validated upstream)
 
 
 @dataclasses.dataclass
@@ -191,6 +192,9 @@ def run_export(options, printer=print):
         keras.mixed_precision.set_global_policy("float32")
     if getattr(result, "report", None) is not None:
         stages.note(result.report.summary())
+    if not options.check_inputs:
+        result.encoder.check_inputs = False  # read when the call is traced, so this covers every head
+        stages.note("check_inputs=False: no in-graph checks of id, type id or mask values")
     config = result.config
     name = options.name or default_name(result)
     pre_name = f"{name}_preprocess"
@@ -243,7 +247,7 @@ def run_export(options, printer=print):
         if want_encoder:
             saved_model.save_encoder_model(enc_module, enc_stage.path)
         if want_preprocessing:
-            from preprocessors.preprocessing_module import save_preprocessing_model
+            from export.preprocessing_export import save_preprocessing_model
 
             save_preprocessing_model(pre_module, pre_stage.path)
         for stage in (enc_stage, pre_stage):
@@ -264,6 +268,7 @@ def run_export(options, printer=print):
                     f"The preprocessor reports vocab_size {vocab_size}, the encoder {config.vocab_size}.")
         stages.start("manifest, tarball, model card, publish")
         extra = {"export_type": options.export_type, "dtype": options.dtype, "legacy_v1": options.legacy_v1,
+                 "check_inputs": options.check_inputs,
                  "tokenizer": {"kind": tokenizer_kind, "do_lower_case": do_lower_case}}
         if want_encoder:
             publish.write_manifest(enc_stage.path, artifact="encoder", source=source_record, config=config_dict,

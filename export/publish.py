@@ -155,22 +155,13 @@ def write_manifest(version_dir, *, artifact, source, config=None, verification=N
 
 
 def check_manifest(version_dir):
-    """Returns the list of problems (missing, changed or unlisted files); empty if intact."""
-    version_dir = pathlib.Path(version_dir)
-    manifest = read_manifest(version_dir)
-    problems = []
-    listed = manifest["files"]
-    for rel, entry in listed.items():
-        path = version_dir / rel
-        if not path.is_file():
-            problems.append(f"missing {rel}")
-        elif sha256_file(path) != entry["sha256"]:
-            problems.append(f"sha256 mismatch {rel}")
-    for path in version_dir.rglob("*"):
-        rel = path.relative_to(version_dir).as_posix()
-        if path.is_file() and rel != MANIFEST_NAME and rel not in listed:
-            problems.append(f"unlisted {rel}")
-    return problems
+    """Returns the list of problems (missing, changed or unlisted files, each naming the file);
+    empty if intact. The one manifest check is official_encoders.resolver's; this only adds
+    that a version without MANIFEST.json is a problem here."""
+    from official_encoders import resolver
+
+    problems = resolver.manifest_problems(version_dir)
+    return [f"{MANIFEST_NAME}: missing"] if problems is None else problems
 
 
 # ---------------------------------------------------------------------------- tarball

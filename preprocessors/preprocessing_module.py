@@ -1,4 +1,4 @@
-"""The companion preprocessing SavedModel (TF-Hub style) and the one function that writes it.
+"""The companion preprocessing SavedModel (TF-Hub style); export.preprocessing_export writes it.
 
 Loaded with `tf.saved_model.load` (or `hub.KerasLayer`), it offers:
 
@@ -25,9 +25,6 @@ SavedModel keeps no path of the machine that built it.
 """
 
 import contextlib
-import os
-import shutil
-import tempfile
 
 import tensorflow as tf
 
@@ -40,7 +37,7 @@ _TOKENS = tf.RaggedTensorSpec([None, None], tf.int32, ragged_rank=1, row_splits_
 
 
 @contextlib.contextmanager
-def _without_assert_ops():
+def without_assert_ops():
     """Traces without Assert ops, as TF Model Garden's preprocessing export does.
 
     tensorflow-text validates the ragged tensors it builds from its own kernels'
@@ -112,7 +109,7 @@ class _BertPackInputs(tf.Module):
 
 
 class PreprocessingModule(tf.Module):
-    """Text -> encoder inputs, ready for save_preprocessing_model()."""
+    """Text -> encoder inputs, ready for export.preprocessing_export.save_preprocessing_model()."""
 
     def __init__(self, tokenizer, seq_length=128, max_segments=3, truncation="round_robin"):
         super().__init__(name="preprocessing")
@@ -136,7 +133,7 @@ class PreprocessingModule(tf.Module):
             self.do_lower_case = tf.Variable(tokenizer.do_lower_case, trainable=False,
                                              name="do_lower_case")
         self._special = special
-        with _without_assert_ops():
+        with without_assert_ops():
             self.tokenize = _Tokenize(tokenizer)
             self.bert_pack_inputs = _BertPackInputs(special, seq_length, max_segments, truncation)
             # Trace everything now, inside the no-Assert scope.
@@ -154,31 +151,3 @@ class PreprocessingModule(tf.Module):
             [self.tokenizer.tokenize(strings)], self.seq_length, self._special,
             truncation=self.truncation)
 
-
-def save_preprocessing_model(module, export_dir):
-    """Writes `module` as a SavedModel at export_dir, atomically.
-
-    The model is written into a temporary sibling directory and renamed into
-    place, so a failure leaves nothing behind. An existing non-empty export_dir
-    is never overwritten.
-    """
-    if not isinstance(module, PreprocessingModule):
-        raise TypeError(f"save_preprocessing_model takes a PreprocessingModule, got {type(module).__name__}.")
-    export_dir = os.path.abspath(export_dir)
-    if os.path.exists(export_dir) and os.listdir(export_dir):
-        raise FileExistsError(
-            f"{export_dir} exists and is not empty; choose a new directory (published models "
-            "are never overwritten).")
-    parent = os.path.dirname(export_dir)
-    os.makedirs(parent, exist_ok=True)
-    staging = tempfile.mkdtemp(prefix=".preprocessing-", dir=parent)
-    try:
-        with _without_assert_ops():
-            tf.saved_model.save(module, staging, signatures={"serving_default": module.__call__})
-        if os.path.exists(export_dir):
-            os.rmdir(export_dir)
-        os.rename(staging, export_dir)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    return export_dir

@@ -15,10 +15,10 @@ import json
 import os
 import re
 import shutil
-import tempfile
 
 import tensorflow as tf
 
+from export.atomic import atomic_directory
 from export.sources.checkpoint_file import CheckpointReader, data_files
 from export.sources.mapping import Row, assign
 from export.sources.report import ImportResult
@@ -101,13 +101,8 @@ def save_pretrained(result, directory):
     leaves nothing half-written behind.
     """
     directory = os.path.abspath(os.fspath(directory))
-    if os.path.exists(directory) and os.listdir(directory):
-        raise FileExistsError(f"{directory} already exists and is not empty; choose another output directory "
-                              f"or remove it first")
-    parent = os.path.dirname(directory)
-    os.makedirs(parent, exist_ok=True)
-    staging = tempfile.mkdtemp(prefix=".partial-" + os.path.basename(directory) + "-", dir=parent)
-    try:
+    with atomic_directory(directory) as staging:
+        staging = os.fspath(staging)
         meta = {"format": FORMAT, "config": result.config.to_dict(), "do_lower_case": result.do_lower_case}
         for key, name in (("vocab_file", "vocab.txt"), ("sp_model_file", "spiece.model")):
             source = getattr(result, key)
@@ -117,10 +112,4 @@ def save_pretrained(result, directory):
         save_tf2(result.model, os.path.join(staging, CHECKPOINT_NAME))
         with open(os.path.join(staging, CONFIG_FILE), "w", encoding="utf-8") as f:
             json.dump(meta, f, indent=2, sort_keys=True)
-        if os.path.exists(directory):
-            os.rmdir(directory)
-        os.rename(staging, directory)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return directory

@@ -289,7 +289,8 @@ def test_tf1_tf2_and_preset_sources(tmp_path):
 
 
 def test_preprocessor_verification_catches_a_different_tokenizer(tmp_path):
-    from preprocessors.preprocessing_module import PreprocessingModule, save_preprocessing_model
+    from export.preprocessing_export import save_preprocessing_model
+    from preprocessors.preprocessing_module import PreprocessingModule
     from preprocessors.wordpiece import BertWordpieceTokenizer
 
     vocab = str(tiny_models.write_vocab(tmp_path))

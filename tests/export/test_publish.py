@@ -179,7 +179,9 @@ def test_manifest_hashes_every_file_and_detects_changes(tmp_path):
     assert publish.check_manifest(out.path) == []
     (out.path / "assets" / "vocab.txt").write_text("changed")
     (out.path / "extra").write_text("x")
-    assert publish.check_manifest(out.path) == ["sha256 mismatch assets/vocab.txt", "unlisted extra"]
+    problems = publish.check_manifest(out.path)
+    assert len(problems) == 2
+    assert problems[0].startswith("assets/vocab.txt: size 7, expected") and problems[1] == "extra: not listed in MANIFEST.json"
 
 
 def test_tarball_resolves_through_tensorflow_hub_http_resolver(tmp_path, monkeypatch):
@@ -288,3 +290,32 @@ def test_gc_keeps_live_and_recent_temp_dirs(tmp_path):
     assert publish.find_stray(tmp_path, older_than_seconds=3600) == [dead]
     assert staged.tmp_dir not in publish.find_stray(tmp_path, older_than_seconds=0)
     staged.cleanup()
+
+
+def test_atomic_directory_renames_on_success_and_leaves_nothing_on_failure(tmp_path):
+    from export.atomic import atomic_directory
+
+    target = tmp_path / "out"
+    with atomic_directory(target) as staging:
+        (staging / "a").write_text("1")
+        assert not target.exists() and staging.parent == tmp_path
+    assert (target / "a").read_text() == "1" and oct(target.stat().st_mode & 0o777) == "0o755"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+    with pytest.raises(FileExistsError, match="never overwritten"):
+        with atomic_directory(target):
+            pass
+    assert (target / "a").read_text() == "1"
+
+    failed = tmp_path / "failed"
+    with pytest.raises(RuntimeError, match="boom"):
+        with atomic_directory(failed) as staging:
+            (staging / "half").write_text("x")
+            raise RuntimeError("boom")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with atomic_directory(empty) as staging:
+        (staging / "b").write_text("2")
+    assert (empty / "b").read_text() == "2"

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from preprocessors.preprocessing_module import PreprocessingModule, save_preprocessing_model
+from export.preprocessing_export import save_preprocessing_model
+from preprocessors.preprocessing_module import PreprocessingModule
 from preprocessors.sentencepiece import AlbertSentencepieceTokenizer
 from preprocessors.wordpiece import BertWordpieceTokenizer
 
