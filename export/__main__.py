@@ -86,10 +86,37 @@ def _verify(version_dir):
     return 0
 
 
+# Each mode (and each pair of exclusive flags): the flags that may not be combined with it.
+_EXCLUSIVE = (
+    ("verify", ("source", "gc", "version", "name", "vocab_file", "sp_model_file", "config_file")),
+    ("gc", ("source", "version", "name", "vocab_file", "sp_model_file", "config_file")),
+    ("vocab_file", ("sp_model_file",)),
+)
+_SOURCES_WITH_THEIR_OWN_CONFIG = ("hf:", "preset:")
+
+
+def check_flag_conflicts():
+    """Raises app.UsageError naming two flags that cannot go together, and what to do instead."""
+    present = {name for name in FLAGS if FLAGS[name].present}
+    for flag, excluded in _EXCLUSIVE:
+        clash = sorted(present & set(excluded)) if flag in present else []
+        if clash:
+            raise app.UsageError(f"--{flag} cannot be combined with --{clash[0]}: "
+                                 f"run --{flag} on its own, or drop --{flag} to export.")
+    for flag in ("gc_older_than", "gc_dry_run"):
+        if flag in present and "gc" not in present:
+            raise app.UsageError(f"--{flag} only applies to --gc; add --gc or drop --{flag}.")
+    source = FLAGS.source or ""
+    if "config_file" in present and source.startswith(_SOURCES_WITH_THEIR_OWN_CONFIG):
+        raise app.UsageError(f"--config_file is only for tf1:/tf2: sources; {source.split(':')[0]}: sources "
+                             "carry their own config. Drop --config_file.")
+
+
 def main(argv):
     logging.set_verbosity(logging.WARNING)  # TensorFlow's INFO lines would drown the progress
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
+    check_flag_conflicts()
     if FLAGS.verify:
         return _verify(FLAGS.verify)
     if not FLAGS.hub_root:
