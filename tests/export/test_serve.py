@@ -198,35 +198,17 @@ def test_cli_refuses_a_missing_hub_root(tmp_path):
 
 
 def test_tf_keras_text_classifier_from_the_served_real_export(tiny_bert_hub, tmp_path, monkeypatch):
-    """The TF-Hub user pattern over HTTP: hub.KerasLayer(preprocess), hub.KerasLayer(encoder,
-    trainable=True), a Dense head, in a tf_keras model; fit lowers the loss."""
-    import tensorflow_hub as hub
+    """The TF-Hub user pattern over HTTP, through TF-Hub's own resolver and cache."""
     import tf_keras
+
+    from tests.export.test_tf_keras_patterns import text_classifier_fits_and_reloads
 
     monkeypatch.setenv("TFHUB_CACHE_DIR", str(tmp_path / "cache"))
     server = serve.start_in_thread(tiny_bert_hub["hub_root"])
     try:
-        text = tf_keras.Input(shape=(), dtype=tf.string)
-        encoder_inputs = hub.KerasLayer(f"{server.url}/test/tiny_bert_preprocess")(text)
-        encoder = hub.KerasLayer(f"{server.url}/test/tiny_bert/1", trainable=True)
-        logits = tf_keras.layers.Dense(2)(encoder(encoder_inputs)["pooled_output"])
-        model = tf_keras.Model(text, logits)
-        model.compile(tf_keras.optimizers.Adam(1e-2),
-                      tf_keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-        sentences = tf.constant(["the quick brown fox", "a lazy dog", "hello world",
-                                 "reset my password"] * 4)
-        labels = tf.constant([1, 0, 1, 0] * 4)
-        before = [v.numpy() for v in encoder.trainable_weights]
-        loss_before = model.evaluate(sentences, labels, verbose=0)
-        model.fit(sentences, labels, epochs=6, verbose=0)
-        assert model.evaluate(sentences, labels, verbose=0) < loss_before
-        assert any(np.abs(v.numpy() - b).max() > 0 for v, b in zip(encoder.trainable_weights, before))
-        # model.save, then reload: the same predictions (the tuned weights were saved).
-        expected = model.predict(sentences[:4], verbose=0)
-        model.save(str(tmp_path / "classifier"))
-        reloaded = tf_keras.models.load_model(str(tmp_path / "classifier"),
-                                              custom_objects={"KerasLayer": hub.KerasLayer})
-        np.testing.assert_allclose(reloaded.predict(sentences[:4], verbose=0), expected, atol=1e-5)
+        text_classifier_fits_and_reloads(tf_keras, f"{server.url}/test/tiny_bert/1",
+                                         f"{server.url}/test/tiny_bert_preprocess", tmp_path / "classifier")
+        assert any((tmp_path / "cache").iterdir()), "the handles were not fetched through TF-Hub's cache"
     finally:
         server.shutdown()
         server.server_close()
