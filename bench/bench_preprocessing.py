@@ -126,7 +126,8 @@ def main(argv):
     ratio = results[0]["seq_per_s"] / hf_rate
     lines.append("")
     lines.append(f"Target >= 3x HF tokenizers: {'met' if ratio >= 3 else 'NOT met'} ({ratio:.2f}x). "
-                 "The machine is shared with other jobs, so absolute numbers vary between runs.")
+                 f"Load average at the end: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores; "
+                 "absolute numbers vary with other load, the ratio much less.")
     table = "\n".join(lines)
     print(table)
     section = (
