@@ -17,6 +17,8 @@ import time
 
 from absl import app, flags
 
+from bench.results import write_section
+
 FLAGS = flags.FLAGS
 
 
@@ -235,19 +237,6 @@ def render(results, matmul, threads, note):
         lines.append(verdict(setting, rows, m[0]))
         lines.append("")
     return "\n".join(lines)
-
-
-def write_section(text, path=os.path.join(ROOT, "BENCHMARKS.md")):
-    """Replace (or append) the '## Encoder throughput' section, keeping the others."""
-    current = open(path).read() if os.path.exists(path) else "# Benchmarks\n"
-    pattern = re.compile(r"^## Encoder throughput\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(current):
-        updated = pattern.sub(text.rstrip() + "\n\n", current)
-    else:
-        updated = current.rstrip() + "\n\n" + text.rstrip() + "\n"
-    with open(path + ".tmp", "w") as f:
-        f.write(updated)
-    os.replace(path + ".tmp", path)
 
 
 def main(argv):

@@ -19,6 +19,8 @@ import time
 
 from absl import app, flags
 
+from bench.results import write_section
+
 FLAGS = flags.FLAGS
 
 
@@ -27,6 +29,7 @@ def define_flags():
     flags.DEFINE_string("preset", "bert_en_uncased_L-12_H-768_A-12", "Catalog entry to export (random init).")
     flags.DEFINE_integer("load_repeats", 3, "hub.KerasLayer loads per artifact (best is reported).")
     flags.DEFINE_string("work_dir", None, "Where to write (default: a temp dir, removed afterwards).")
+    flags.DEFINE_bool("write", False, "Replace the Export section of BENCHMARKS.md with this run.")
 
 
 def _cpu():
@@ -132,7 +135,7 @@ def main(argv):
     lines = [
         "## Export",
         "",
-        f"Machine: {_cpu()}, {os.cpu_count()} cores, TF {tf.__version__}; shared with other jobs.",
+        f"Machine: {_cpu()}, {os.cpu_count()} cores, TF {tf.__version__}; load average {os.getloadavg()[0]:.1f} at the end.",
         f"Command: `python -m bench.bench_export --preset={FLAGS.preset} --load_repeats={FLAGS.load_repeats}`",
         "",
         f"Model: {FLAGS.preset} (random init), {ours['num_params']:,} parameters = "
@@ -154,6 +157,9 @@ def main(argv):
         f"Preset init (not counted) took {ours['init']:.1f} s.",
     ]
     print("\n" + "\n".join(lines))
+    if FLAGS.write:
+        written = write_section("\n".join(lines))
+        print(f"wrote the Export section of {written}")
 
 
 if __name__ == "__main__":

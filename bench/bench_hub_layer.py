@@ -12,7 +12,7 @@ Adam, sparse cross-entropy) runs three ways:
 
 Rounds interleave the three so that load from other processes hits all of them
 alike; the median step time per way and the ratios to `direct` are printed (and
-appended to BENCHMARKS.md with --write).
+written to BENCHMARKS.md with --write).
 """
 
 import os
@@ -25,6 +25,8 @@ import types
 from absl import app
 from absl import flags
 
+from bench.results import write_section
+
 FLAGS = flags.FLAGS
 
 
@@ -36,7 +38,7 @@ def define_flags():
     flags.DEFINE_integer("seq_length", 128, "Sequence length.")
     flags.DEFINE_integer("hidden_size", 256, "Encoder hidden size.")
     flags.DEFINE_integer("num_layers", 4, "Transformer layers.")
-    flags.DEFINE_bool("write", False, "Append the result to BENCHMARKS.md.")
+    flags.DEFINE_bool("write", False, "Replace this benchmark's section of BENCHMARKS.md.")
 
 
 def _config():
@@ -207,7 +209,7 @@ def _append_benchmarks(table):
     import tensorflow as tf
 
     machine = (f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs "
-               f"(shared with other processes; load average {os.getloadavg()[0]:.1f}), Python {platform.python_version()}, "
+               f"(load average {os.getloadavg()[0]:.1f}), Python {platform.python_version()}, "
                f"TensorFlow {tf.__version__}, Keras {keras.__version__}")
     command = (f"python -m bench.bench_hub_layer --steps={FLAGS.steps} --rounds={FLAGS.rounds} "
                f"--batch_size={FLAGS.batch_size} --seq_length={FLAGS.seq_length} "
@@ -220,11 +222,7 @@ def _append_benchmarks(table):
         "1.1x the direct model. The extra tf_keras ways (fit's train function over a tf.data "
         "iterator, a plain Layer over hub.load, a bare tf.function step) show where "
         "hub.KerasLayer's time goes.\n\n" + table + "\n")
-    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "BENCHMARKS.md")
-    with open(path, "a") as f:
-        if f.tell() == 0:
-            f.write("# Benchmarks\n")
-        f.write(section)
+    write_section(section)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from absl import app, flags, logging
 import numpy as np
 import tensorflow as tf
 
+from bench.results import write_section
 from preprocessors.preprocessing_module import PreprocessingModule
 from preprocessors.wordpiece import BertWordpieceTokenizer
 from tests.preprocessors import corpus_data
@@ -144,20 +145,8 @@ def main(argv):
         "all cores) plus building the array from the encodings' ids. Passes are "
         "interleaved across the tokenizers and the best is kept.\n" +
         "\n" + table + "\n")
-    write_section(FLAGS.results_file, section)
+    write_section(section, FLAGS.results_file)
     print(f"wrote the Preprocessing section of {FLAGS.results_file}")
-
-
-def write_section(path, section):
-    path = pathlib.Path(path)
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    start = text.find("## Preprocessing")
-    if start >= 0:
-        end = text.find("\n## ", start + 1)
-        text = text[:start] + section + (text[end + 1:] if end >= 0 else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    path.write_text(text)
 
 
 if __name__ == "__main__":
