@@ -51,6 +51,25 @@ def _load_json(source: PathOrDict) -> dict:
         return json.load(f)
 
 
+def _shared_json_fields(d, what):
+    """The fields google-research and Hugging Face configs spell the same way."""
+    return dict(
+        vocab_size=_require(d, "vocab_size", what),
+        hidden_size=_require(d, "hidden_size", what),
+        num_layers=_require(d, "num_hidden_layers", what),
+        num_heads=_require(d, "num_attention_heads", what),
+        intermediate_size=_require(d, "intermediate_size", what),
+        hidden_dropout=float(d.get("hidden_dropout_prob", 0.1)),
+        attention_dropout=float(d.get("attention_probs_dropout_prob", 0.1)),
+        max_position_embeddings=d.get("max_position_embeddings", 512),
+        type_vocab_size=d.get("type_vocab_size", 2),
+        initializer_range=float(d.get("initializer_range", 0.02)),
+        layer_norm_eps=float(d.get("layer_norm_eps", 1e-12)),
+        num_hidden_groups=d.get("num_hidden_groups", 1),
+        inner_group_num=d.get("inner_group_num", 1),
+    )
+
+
 def _require(d: Mapping[str, Any], key: str, what: str):
     if key not in d:
         raise ValueError(f"{what} has no '{key}'; present keys: {sorted(d)}")
@@ -184,28 +203,15 @@ class EncoderConfig:
         act = _require(d, "hidden_act", what)
         if act not in _BERT_JSON_ACT_IN:
             raise ValueError(f"{what}: hidden_act={act!r} is not supported; allowed: {sorted(_BERT_JSON_ACT_IN)}")
-        kwargs = dict(
+        return cls(
             family=family,
-            vocab_size=_require(d, "vocab_size", what),
-            hidden_size=_require(d, "hidden_size", what),
-            num_layers=_require(d, "num_hidden_layers", what),
-            num_heads=_require(d, "num_attention_heads", what),
-            intermediate_size=_require(d, "intermediate_size", what),
             hidden_act=_BERT_JSON_ACT_IN[act],
-            hidden_dropout=float(d.get("hidden_dropout_prob", 0.1)),
-            attention_dropout=float(d.get("attention_probs_dropout_prob", 0.1)),
-            max_position_embeddings=d.get("max_position_embeddings", 512),
-            type_vocab_size=d.get("type_vocab_size", 2),
-            initializer_range=float(d.get("initializer_range", 0.02)),
-            layer_norm_eps=float(d.get("layer_norm_eps", 1e-12)),
             embedding_size=d.get("embedding_size"),
             attention_kind=d.get("attention_kind", "standard"),
             feedforward_kind=d.get("feedforward_kind", "dense"),
             has_pooler=bool(d.get("has_pooler", True)),
-            num_hidden_groups=d.get("num_hidden_groups", 1),
-            inner_group_num=d.get("inner_group_num", 1),
-        )
-        return cls(**kwargs).validate()
+            **_shared_json_fields(d, what),
+        ).validate()
 
     def to_bert_config_json(self) -> dict:
         """The google-research dict. Non-standard fields are written only when not default."""
@@ -259,26 +265,13 @@ class EncoderConfig:
             embedding_size = None
         elif embedding_size == d.get("hidden_size") and model_type == "electra":
             embedding_size = None
-        kwargs = dict(
+        return cls(
             family=model_type,
-            vocab_size=_require(d, "vocab_size", what),
-            hidden_size=_require(d, "hidden_size", what),
-            num_layers=_require(d, "num_hidden_layers", what),
-            num_heads=_require(d, "num_attention_heads", what),
-            intermediate_size=_require(d, "intermediate_size", what),
             hidden_act=_HF_ACT_IN[act],
-            hidden_dropout=float(d.get("hidden_dropout_prob", 0.1)),
-            attention_dropout=float(d.get("attention_probs_dropout_prob", 0.1)),
-            max_position_embeddings=d.get("max_position_embeddings", 512),
-            type_vocab_size=d.get("type_vocab_size", 2),
-            initializer_range=float(d.get("initializer_range", 0.02)),
-            layer_norm_eps=float(d.get("layer_norm_eps", 1e-12)),
             embedding_size=embedding_size,
             has_pooler=True,
-            num_hidden_groups=d.get("num_hidden_groups", 1),
-            inner_group_num=d.get("inner_group_num", 1),
-        )
-        return cls(**kwargs).validate()
+            **_shared_json_fields(d, what),
+        ).validate()
 
     def to_hf_config(self) -> dict:
         """The Hugging Face config.json dict for this architecture."""
