@@ -173,6 +173,48 @@ def test_regularization_losses_reach_keras_layer(tmp_path, vocab_dir):
     np.testing.assert_allclose(sum(model.losses), expected, rtol=1e-5)
 
 
+@pytest.mark.parametrize("family,head", FAMILIES)
+def test_gradients_under_a_persistent_tape(exports, family, head):
+    """Export verification uses a plain tape (a persistent one costs ~15 s at BERT-base), so
+    the persistent-tape contract is checked here: two gradients from one persistent tape
+    through the reloaded root and its head reach every trainable variable, for every family."""
+    result, path = exports[family]
+    loaded = tf.saved_model.load(str(path))
+    inputs = _inputs(positions=(head == "mlm"))
+    sub = getattr(loaded, head)
+    with tf.GradientTape(persistent=True) as tape:
+        root = loaded({k: inputs[k] for k in saved_model.ENCODER_INPUTS}, training=True)
+        head_out = sub(inputs, training=True)[saved_model.HEAD_OUTPUTS[head]]
+        root_loss = tf.reduce_sum(root["pooled_output"] ** 2) + tf.reduce_sum(root["sequence_output"] ** 2)
+        head_loss = tf.reduce_sum(tf.cast(head_out, tf.float32) ** 2)
+    root_grads = tape.gradient(root_loss, loaded.trainable_variables)
+    head_grads = tape.gradient(head_loss, sub.trainable_variables)
+    again = tape.gradient(root_loss, loaded.trainable_variables)
+    del tape
+    assert len(root_grads) == len(result.encoder.trainable_variables)
+    assert len(head_grads) == len(result.model.trainable_variables)
+    for grads in (root_grads, head_grads, again):
+        assert all(g is not None and np.isfinite(tf.convert_to_tensor(g).numpy()).all() for g in grads)
+    np.testing.assert_allclose(tf.convert_to_tensor(again[0]), tf.convert_to_tensor(root_grads[0]))
+
+
+def test_verification_names_variables_without_a_gradient():
+    class Disconnected(tf.Module):
+        def __init__(self):
+            self.used = tf.Variable(2.0)
+            self.unused = tf.Variable(3.0)
+
+        def __call__(self, inputs, training=False):
+            value = tf.cast(inputs["input_word_ids"], tf.float32) * self.used
+            return {"pooled_output": value, "sequence_output": value}
+
+    problems = []
+    figures, outputs = verify._check_gradients(Disconnected(), _inputs(), problems)
+    assert figures == {"variables": 2, "with_gradient": 1, "finite": True}
+    assert problems == ["only 1 of 2 trainable variables get a gradient"]
+    assert set(outputs) == {"pooled_output", "sequence_output"}
+
+
 def test_verification_fails_when_the_export_differs(exports):
     result, path = exports["bert"]
     head_bias = next(v for v in result.model.trainable_variables if "masked_lm" in v.path and "bias" in v.path)
