@@ -61,15 +61,18 @@ class SelfAttention(keras.layers.Layer):
         return tf.transpose(x, [0, 2, 1, 3])
 
     def call(self, hidden, attention_mask, training=None):
-        """hidden [B, S, H]; attention_mask additive float32 [B, 1, 1, S] -> [B, S, H]."""
-        batch, length = tf.shape(hidden)[0], tf.shape(hidden)[1]
+        """hidden [B, S, H], or flat [B*S, H] (the blocks keep their residual stream flat so the
+        graph optimizer can fuse the residual add into the output matmul); attention_mask
+        additive float32 [B, 1, 1, S]. Returns the same shape as `hidden`."""
+        batch, length = tf.shape(attention_mask)[0], tf.shape(attention_mask)[3]
         flat = tf.reshape(tf.cast(hidden, self.compute_dtype), [-1, self.hidden_size])
-        query = self.query(flat) * tf.cast(1.0 / math.sqrt(self.head_size), self.compute_dtype)
-        query = self._split_heads(query, batch, length)
+        query = self._split_heads(self.query(flat), batch, length)
         key = self._split_heads(self.key(flat), batch, length)
         value = self._split_heads(self.value(flat), batch, length)
 
+        # Scaled after the matmul: matmul, scale and mask add then fuse into one op (oneDNN).
         scores = tf.cast(tf.matmul(query, key, transpose_b=True), tf.float32)  # [B, N, S, S]
+        scores = scores * (1.0 / math.sqrt(self.head_size))
         if self.kind == "talking_heads":
             scores = tf.einsum("bnst,nm->bmst", scores, tf.cast(self.pre_softmax_weight, tf.float32))
         probs = tf.nn.softmax(scores + attention_mask, axis=-1)
@@ -80,8 +83,9 @@ class SelfAttention(keras.layers.Layer):
             probs = tf.nn.dropout(probs, rate=self.dropout)
 
         context = tf.transpose(tf.matmul(probs, value), [0, 2, 1, 3])  # [B, S, N, D]
-        context = tf.reshape(context, [-1, self.hidden_size])
-        output = self.attention_output(context)
+        output = self.attention_output(tf.reshape(context, [-1, self.hidden_size]))
+        if hidden.shape.rank == 2:
+            return output
         return tf.reshape(output, [batch, length, self.hidden_size])
 
     def get_config(self):

@@ -52,14 +52,19 @@ class TransformerBlock(keras.layers.Layer):
         self.output_layer_norm.build(shape)
 
     def call(self, hidden, attention_mask, training=None):
-        """hidden [B, S, H]; attention_mask additive float32 [B, 1, 1, S]."""
-        residual = tf.cast(hidden, tf.float32)
-        attended = self.self_attention(hidden, attention_mask, training=training)
+        """hidden [B, S, H]; attention_mask additive float32 [B, 1, 1, S].
+
+        Inside, the residual stream is flat [B*S, H]: each residual add then follows its
+        matmul's bias directly, which oneDNN builds of TensorFlow fuse into the matmul.
+        """
+        residual = tf.reshape(tf.cast(hidden, tf.float32), [-1, self.hidden_size])
+        attended = self.self_attention(residual, attention_mask, training=training)
         attended = _dropout(attended, self.hidden_dropout, training)
-        hidden = self.self_attention_layer_norm(residual + tf.cast(attended, tf.float32))
-        transformed = self.feedforward(tf.cast(hidden, self.compute_dtype))
+        residual = self.self_attention_layer_norm(tf.cast(attended, tf.float32) + residual)
+        transformed = self.feedforward(tf.cast(residual, self.compute_dtype))
         transformed = _dropout(transformed, self.hidden_dropout, training)
-        return self.output_layer_norm(hidden + tf.cast(transformed, tf.float32))
+        output = self.output_layer_norm(tf.cast(transformed, tf.float32) + residual)
+        return tf.reshape(output, tf.shape(hidden))
 
     def get_config(self):
         config = super().get_config()
