@@ -30,6 +30,8 @@ def define_flags():
     flags.DEFINE_integer("rounds", 5, "Timed rounds; each round runs every model (and the matmul) once, in turn.")
     flags.DEFINE_bool("write_results", False, "Replace the 'Encoder throughput' section of BENCHMARKS.md.")
     flags.DEFINE_string("note", "", "A remark recorded with the results (e.g. machine contention).")
+    flags.DEFINE_float("settle", 0.3, "Seconds of idle time (untimed) after each runner, so one library's "
+                       "spin-waiting worker threads do not run into the next one's timing.")
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -78,6 +80,7 @@ def measure(runners):
             t0 = time.perf_counter()
             fn()
             samples[label].append(time.perf_counter() - t0)
+            time.sleep(FLAGS.settle)
         print(f"    round {r + 1}/{FLAGS.rounds}: " + ", ".join(
             f"{label} {samples[label][-1] * 1e3:.0f} ms" for label, _ in runners), flush=True)
     return {label: min(times) for label, times in samples.items()}
@@ -212,7 +215,9 @@ def render(results, matmul, threads, note):
     lines.append(f"Command: `{command}`.")
     lines.append("fp32, random weights, inference (`training=False`), one batch with some padding. Each "
                  f"setting times every model and a {MATMUL_N}^3 fp32 matmul (TF and torch) in {FLAGS.rounds} "
-                 "interleaved rounds and reports each one's best round (the least disturbed by other load). "
+                 f"interleaved rounds, with {FLAGS.settle:g} s idle after each runner (spin-waiting threads of "
+                 "one library stay out of the next one's timing), and reports each one's best round (the "
+                 "least disturbed by other load). "
                  "TF models run under `tf.function`, with and without `jit_compile`; the share of matmul rate "
                  "is against the faster of the TF and torch matmul.")
     if note:
