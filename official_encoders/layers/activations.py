@@ -1,18 +1,15 @@
 """Activation functions by the names EncoderConfig uses.
 
-The GELUs are written op for op in the shape TensorFlow's graph optimizer
-recognises after a MatMul + BiasAdd, so on oneDNN builds the activation runs
-inside the fused matmul instead of as five passes over the intermediate tensor.
-Without that rewrite (eager, XLA, other builds) they are ordinary ops with the
-same result.
+Exact GELU is written op for op in the shape TensorFlow's graph optimizer
+recognises after a MatMul + BiasAdd (tf.nn.gelu's tanh form already is), so on
+oneDNN builds the activation runs inside the fused matmul instead of as five
+passes over the intermediate tensor. Without that rewrite (eager, XLA, other
+builds) they are ordinary ops with the same result.
 """
-
-import math
 
 import tensorflow as tf
 
 _SQRT_HALF = 0.7071067811865476
-_SQRT_TWO_OVER_PI = math.sqrt(2.0 / math.pi)
 
 
 def _float32_for_bfloat16(fn):
