@@ -19,6 +19,7 @@ each connection gets a deadline for sending its request (slowloris), and the
 server binds to 127.0.0.1 unless told otherwise.
 """
 
+import contextlib
 import html
 import http.server
 import json
@@ -320,12 +321,17 @@ class HubServer(http.server.ThreadingHTTPServer):
         return f"http://{host}:{port}"
 
 
-def start_in_thread(hub_root, **kwargs):
-    """Starts a HubServer on a daemon thread; returns it (call .shutdown() to stop)."""
+@contextlib.contextmanager
+def running_in_thread(hub_root, **kwargs):
+    """A HubServer serving on a daemon thread for the `with` block; stopped and closed after it."""
     server = HubServer(hub_root, **kwargs)
     thread = threading.Thread(target=server.serve_forever, name="hub-server", daemon=True)
     thread.start()
-    return server
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 FLAGS = flags.FLAGS

@@ -37,10 +37,8 @@ def hub_root(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def server(hub_root):
-    server = serve.start_in_thread(hub_root, request_deadline=1.5, io_timeout=5.0)
-    yield server
-    server.shutdown()
-    server.server_close()
+    with serve.running_in_thread(hub_root, request_deadline=1.5, io_timeout=5.0) as server:
+        yield server
 
 
 def _get(server, path, method="GET", headers=None):
@@ -204,11 +202,7 @@ def test_tf_keras_text_classifier_from_the_served_real_export(tiny_bert_hub, tmp
     from tests.export.test_tf_keras_patterns import text_classifier_fits_and_reloads
 
     monkeypatch.setenv("TFHUB_CACHE_DIR", str(tmp_path / "cache"))
-    server = serve.start_in_thread(tiny_bert_hub["hub_root"])
-    try:
+    with serve.running_in_thread(tiny_bert_hub["hub_root"]) as server:
         text_classifier_fits_and_reloads(tf_keras, f"{server.url}/test/tiny_bert/1",
                                          f"{server.url}/test/tiny_bert_preprocess", tmp_path / "classifier")
         assert any((tmp_path / "cache").iterdir()), "the handles were not fetched through TF-Hub's cache"
-    finally:
-        server.shutdown()
-        server.server_close()

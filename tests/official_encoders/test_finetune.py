@@ -136,8 +136,7 @@ def test_cli_pairs_over_http_mirrored_on_two_cpus_with_params_override(models, t
 
     hub_root = tmp_path / "hub"
     tiny_hub_tree.publish_saved_model(hub_root, "tiny", "encoder", 1, models["encoder"])
-    server = serve.start_in_thread(hub_root)
-    try:
+    with serve.running_in_thread(hub_root) as server:
         override = ",".join([
             f"task.hub_module_url={server.url}/tiny/encoder/1",
             f"task.preprocess_url={models['preprocessor']}",
@@ -152,9 +151,6 @@ def test_cli_pairs_over_http_mirrored_on_two_cpus_with_params_override(models, t
              "--num_cpu_devices=2"],
             cwd=REPO_ROOT, capture_output=True, text=True, timeout=300,
             env=dict(os.environ, PYTHONPATH=str(REPO_ROOT), TFHUB_CACHE_DIR=str(tmp_path / "cache")))
-    finally:
-        server.shutdown()
-        server.server_close()
     assert result.returncode == 0, result.stderr[-3000:]
     summary = json.loads(result.stdout.split("SUMMARY ", 1)[1])
     assert summary["replicas"] == 2 and summary["strategy"] == "mirrored"

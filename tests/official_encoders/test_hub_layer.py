@@ -311,8 +311,7 @@ def test_http_handle_is_resolved_verified_and_kept_in_the_config(tmp_path, monke
 
     monkeypatch.setenv("TFHUB_CACHE_DIR", str(tmp_path / "cache"))
     root = tiny_hub_tree.make_tiny_hub(tmp_path / "hub", tmp_path / "work", seeds=(3,))
-    server = serve.start_in_thread(root)
-    try:
+    with serve.running_in_thread(root) as server:
         handle = f"{server.url}/tiny/encoder/1"
         layer = HubLayer(handle, trainable=True, output_key="pooled_output")
         assert layer.get_config()["handle"] == handle
@@ -325,9 +324,6 @@ def test_http_handle_is_resolved_verified_and_kept_in_the_config(tmp_path, monke
         again = HubLayer(handle, output_key="pooled_output")
         np.testing.assert_array_equal(np.array(again(x)), np.array(local(x)))
         assert server.counts["tarballs"] == 2
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 # ---------------------------------------------------------------- a real exported encoder

@@ -31,10 +31,8 @@ def hub(tmp_path_factory):
     base = tmp_path_factory.mktemp("resolve")
     root = tiny_hub_tree.make_tiny_hub(base / "hub", base / "work", seeds=(0,))
     _add_bad_models(root)
-    server = serve.start_in_thread(root)
-    yield server
-    server.shutdown()
-    server.server_close()
+    with serve.running_in_thread(root) as server:
+        yield server
 
 
 def _add_bad_models(root):

@@ -29,10 +29,8 @@ def hub_root(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def server(hub_root):
-    server = serve.start_in_thread(hub_root, request_deadline=1.0, io_timeout=3.0)
-    yield server
-    server.shutdown()
-    server.server_close()
+    with serve.running_in_thread(hub_root, request_deadline=1.0, io_timeout=3.0) as server:
+        yield server
 
 
 def _status(server, path):
