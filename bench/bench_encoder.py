@@ -107,7 +107,7 @@ def _tf_runner(model, feed, jit):
 
 def ours(s, jit):
     from official_encoders import build_encoder
-    from official_encoders.configs import EncoderConfig
+    from official_encoders.models.configs import EncoderConfig
 
     config = EncoderConfig(family="bert", vocab_size=s["vocab"], hidden_size=s["hidden"], num_layers=s["layers"],
                            num_heads=s["heads"], intermediate_size=s["intermediate"], hidden_act="gelu")

@@ -107,7 +107,7 @@ def load_seconds(path):
 def main(argv):
     del argv
     import tensorflow as tf
-    from official_encoders import presets
+    from official_encoders.models import presets
 
     config = presets.get_preset(FLAGS.preset).config
     work = pathlib.Path(FLAGS.work_dir or tempfile.mkdtemp(prefix="bench_export-"))

@@ -42,7 +42,7 @@ def define_flags():
 
 
 def _config():
-    from official_encoders.configs import EncoderConfig
+    from official_encoders.models.configs import EncoderConfig
 
     return EncoderConfig(vocab_size=8000, hidden_size=FLAGS.hidden_size, num_layers=FLAGS.num_layers,
                          num_heads=max(1, FLAGS.hidden_size // 64),
@@ -165,7 +165,7 @@ def _time_steps(step, x, y, steps):
 def main(argv):
     del argv
     import official_encoders
-    from official_encoders.hub_layer import HubLayer
+    from official_encoders.hub.hub_layer import HubLayer
 
     x, y = _batch()
     with tempfile.TemporaryDirectory() as directory:

@@ -33,7 +33,7 @@ def _model(s):
         return networks.BertEncoderV2(vocab_size=s["vocab"], hidden_size=s["hidden"], num_layers=s["layers"],
                                       num_attention_heads=s["heads"], inner_dim=s["intermediate"])
     from official_encoders import build_encoder
-    from official_encoders.configs import EncoderConfig
+    from official_encoders.models.configs import EncoderConfig
 
     return build_encoder(EncoderConfig(
         family="bert", vocab_size=s["vocab"], hidden_size=s["hidden"], num_layers=s["layers"],

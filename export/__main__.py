@@ -55,25 +55,26 @@ def define_flags():
 
 
 def _gc():
-    from export import publish
+    from export.publish import gc
 
-    stray = publish.find_stray(FLAGS.hub_root, FLAGS.gc_older_than)
+    stray = gc.find_stray(FLAGS.hub_root, FLAGS.gc_older_than)
     for path in stray:
         print(("would remove " if FLAGS.gc_dry_run else "removing ") + str(path))
     if not FLAGS.gc_dry_run:
-        publish.remove_stray(stray)
+        gc.remove_stray(stray)
     print(f"gc: {len(stray)} stray entr{'y' if len(stray) == 1 else 'ies'} "
           f"{'found' if FLAGS.gc_dry_run else 'removed'} under {FLAGS.hub_root}")
 
 
-def _verify(version_dir):
-    from export import publish
+def _check_integrity(version_dir):
+    """--verify: the manifest hash check of a published version (not the export's reload parity)."""
+    from official_encoders.hub.manifest import manifest_problems, read_manifest
 
     if not os.path.isdir(version_dir):
         print(f"verify: {version_dir} is not a directory; pass a version directory <hub_root>/<publisher>/"
               "<name>/<N>.", file=sys.stderr, flush=True)
         return 2
-    problems = publish.check_manifest(version_dir)
+    problems = manifest_problems(version_dir, require=True)
     for problem in problems:
         print(f"FAILED {problem}", flush=True)
     if problems:
@@ -81,7 +82,7 @@ def _verify(version_dir):
               f"{'' if len(problems) == 1 else 's'}); do not use it, re-export or re-download it.",
               file=sys.stderr, flush=True)
         return 1
-    count = len(publish.read_manifest(version_dir)["files"])
+    count = len(read_manifest(version_dir)["files"])
     print(f"verify: {version_dir} OK, {count} files match MANIFEST.json", flush=True)
     return 0
 
@@ -118,7 +119,7 @@ def main(argv):
         raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
     check_flag_conflicts()
     if FLAGS.verify:
-        return _verify(FLAGS.verify)
+        return _check_integrity(FLAGS.verify)
     if not FLAGS.hub_root:
         raise app.UsageError("--hub_root is required.")
     if FLAGS.gc:

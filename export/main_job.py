@@ -142,12 +142,13 @@ def fine_tune(embedder, encoder_layer, steps):
 
 def save_fine_tuned(encoder_layer, version_dir, directory):
     """Our Keras 3 encoder with the fine-tuned weights, saved as a tf2 source directory."""
-    from export import publish, saved_model
-    from export.sources import ImportReport, ImportResult
-    from export.sources.tf2 import save_pretrained
+    from export import saved_model
+    from official_encoders.hub.manifest import read_manifest
+    from official_encoders.checkpoints import ImportReport, ImportResult
+    from official_encoders.checkpoints.tf2 import save_pretrained
     from official_encoders import EncoderConfig, build_encoder
 
-    manifest = publish.read_manifest(version_dir)
+    manifest = read_manifest(version_dir)
     config = EncoderConfig.from_dict(manifest["config"])
     encoder = build_encoder(config)
     saved_model.restore_keras_model(encoder, encoder_layer.resolved_object)
@@ -178,7 +179,7 @@ def main(argv):
     print("\n[3/5] embed a dozen sentences; ranking per query (cosine)", flush=True)
     show_ranking(embedder)
 
-    print(f"\n[4/5] fine-tune a topic classifier through the trainable encoder", flush=True)
+    print("\n[4/5] fine-tune a topic classifier through the trainable encoder", flush=True)
     losses, changed = fine_tune(embedder, encoder_layer, FLAGS.finetune_steps)
 
     print("\n[5/5] export the fine-tuned encoder as the next version", flush=True)

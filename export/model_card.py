@@ -10,7 +10,8 @@ import datetime
 import importlib.util
 import pathlib
 
-from export import publish
+from official_encoders.hub.layout import model_dir, published_versions
+from official_encoders.hub.manifest import read_manifest
 
 
 @dataclasses.dataclass
@@ -38,10 +39,10 @@ class CardInfo:
 def changelog_entries(hub_root, publisher, name, before_version):
     """(version, date, text) of every published version below `before_version`, newest first."""
     entries = []
-    for version in publish.published_versions(hub_root, publisher, name):
+    for version in published_versions(hub_root, publisher, name):
         if version >= before_version:
             continue
-        manifest = publish.read_manifest(publish.model_dir(hub_root, publisher, name) / str(version))
+        manifest = read_manifest(model_dir(hub_root, publisher, name) / str(version))
         entries.append((version, manifest.get("exported_at", "")[:10], manifest.get("changelog") or ""))
     return sorted(entries, reverse=True)
 
@@ -170,13 +171,13 @@ pooled_output, sequence_output = hub.KerasLayer(ENCODER, trainable=True)([word_i
 print(pooled_output.shape, sequence_output.shape)
 ```
 ''')
-    if importlib.util.find_spec("official_encoders.hub_layer") is not None:
+    if importlib.util.find_spec("official_encoders.hub.hub_layer") is not None:
         blocks.append('''In a Keras 3 model, use this project's `HubLayer` (it honours `training`, the
 trainable variables and the regularization losses):
 
 ```python
 import keras
-from official_encoders.hub_layer import HubLayer
+from official_encoders.hub.hub_layer import HubLayer
 
 keras3_encoder = HubLayer(ENCODER, trainable=True)
 ids = tf.constant([[2, 5, 7, 3, 0]])

@@ -10,6 +10,11 @@ import dataclasses
 import pathlib
 import time
 
+from official_encoders.checkpoints.sources import parse_source_spec
+from official_encoders.hub.layout import latest_version_dir
+from preprocessors.preprocessing_module import PreprocessingModule
+from preprocessors.tokenizer_factory import DEFAULT_DO_LOWER_CASE, make_tokenizer
+
 EXPORT_TYPES = ("model", "model_with_mlm", "preprocessing", "all")
 SAMPLE_SENTENCES = (
     "The quick brown fox jumps over the lazy dog.",
@@ -107,29 +112,11 @@ class _Stages:
         self.printer(f"      {message}")
 
 
-def source_kind(spec):
-    kind, sep, rest = spec.partition(":")
-    if not sep or kind not in ("hf", "tf1", "tf2", "preset") or not rest:
-        raise ValueError(f"--source {spec!r}: expected hf:<dir>, tf1:<ckpt prefix>, tf2:<ckpt prefix> "
-                         "or preset:<name>.")
-    return kind, rest
-
-
 def default_name(result):
-    """The catalog's TF-Hub-style name for the source's config (official_encoders.presets)."""
-    from official_encoders import presets
+    """The catalog's TF-Hub-style name for the source's config (official_encoders.models.presets)."""
+    from official_encoders.models import presets
 
     return presets.name_for_config(result.config, do_lower_case=result.do_lower_case)
-
-
-def _tokenizer(vocab_file, sp_model_file, do_lower_case):
-    if vocab_file:
-        from preprocessors.wordpiece import BertWordpieceTokenizer
-
-        return BertWordpieceTokenizer(str(vocab_file), bool(do_lower_case))
-    from preprocessors.sentencepiece import AlbertSentencepieceTokenizer
-
-    return AlbertSentencepieceTokenizer(str(sp_model_file), bool(do_lower_case))
 
 
 def _resolve_vocab(options, result):
@@ -151,7 +138,7 @@ def _resolve_vocab(options, result):
     if do_lower_case is None:
         do_lower_case = result.do_lower_case
     if do_lower_case is None:
-        do_lower_case = True  # the google-research default for BERT and ALBERT alike
+        do_lower_case = DEFAULT_DO_LOWER_CASE
     return vocab_file, sp_model_file, bool(do_lower_case)
 
 
@@ -165,14 +152,30 @@ def _vocabulary_size(vocab_file, sp_model_file):
 
 
 def run_export(options, printer=print):
-    """Runs one export and returns its ExportSummary; raises on any failure (nothing published)."""
+    """Runs one export and returns its ExportSummary; raises on any failure (nothing published).
+
+    What `python -m export` runs; the flags map one to one onto `ExportOptions`.
+
+    Args:
+      options: an `ExportOptions` (source spec, hub root, export type, name, version, ...).
+      printer: where the stage lines go (`print` by default).
+
+    Example:
+
+        summary = run_export(ExportOptions(source="hf:/models/all-MiniLM-L6-v2",
+                                           hub_root="hub", export_type="all"))
+        summary.artifacts[0].path   # 'hub/local/<name>/1'
+    """
     import keras
 
-    from export import model_card, publish, saved_model, sources, verify
+    from export import model_card, saved_model, verify
+    from export.publish import manifest, staging
+    from official_encoders import checkpoints
+    from official_encoders.hub.layout import model_dir
 
     if options.export_type not in EXPORT_TYPES:
         raise ValueError(f"--export_type {options.export_type!r}: use one of {', '.join(EXPORT_TYPES)}.")
-    kind, source_path = source_kind(options.source)
+    kind, source_path = parse_source_spec(options.source, what="--source")
     want_encoder = options.export_type != "preprocessing"
     want_preprocessing = options.export_type in ("preprocessing", "all")
     with_heads = options.export_type in ("model_with_mlm", "all")
@@ -182,7 +185,7 @@ def run_export(options, printer=print):
     if options.dtype != "float32":
         keras.mixed_precision.set_global_policy(options.dtype)
     try:
-        result = sources.load_source(options.source, options.config_file)
+        result = checkpoints.load_source(options.source, options.config_file)
     except (ValueError, KeyError, FileNotFoundError):
         raise  # the importers' own errors already name the problem
     except Exception as error:  # e.g. a truncated checkpoint: "Read less bytes than requested"
@@ -200,14 +203,14 @@ def run_export(options, printer=print):
     pre_name = f"{name}_preprocess"
     if options.version is not None:
         for artifact_name, wanted in ((name, want_encoder), (pre_name, want_preprocessing)):
-            if wanted and (publish.model_dir(options.hub_root, options.publisher, artifact_name)
+            if wanted and (model_dir(options.hub_root, options.publisher, artifact_name)
                            / str(options.version)).exists():
-                raise publish.VersionExistsError(
+                raise staging.VersionExistsError(
                     f"{options.publisher}/{artifact_name} version {options.version} already exists; "
                     "published versions are never overwritten. Leave --version unset or pick another.")
     heads = ()
     if with_heads:
-        head = saved_model.head_kind(result.model)
+        head = getattr(result.model, "head_kind", None)
         if head is None and options.export_type == "model_with_mlm":
             raise ValueError(f"{options.source} has no pretraining head (masked LM or RTD) weights; "
                              "use --export_type=model.")
@@ -219,7 +222,7 @@ def run_export(options, printer=print):
     num_params = result.encoder.count_params()
     stages.note(f"{config.family}: L={config.num_layers} H={config.hidden_size} A={config.num_heads}, "
                 f"{num_params:,} parameters; name {options.publisher}/{name}")
-    source_record = publish.source_record(kind, source_path, getattr(result, "source_files", []))
+    source_record = manifest.source_record(kind, source_path, getattr(result, "source_files", []))
     config_dict = config.to_dict()
     tokenizer_kind = "wordpiece" if vocab_file else "sentencepiece"
     hub_root = pathlib.Path(options.hub_root)
@@ -228,9 +231,9 @@ def run_export(options, printer=print):
     with contextlib.ExitStack() as stack:
         enc_stage = pre_stage = None
         if want_encoder:
-            enc_stage = stack.enter_context(publish.stage_version(hub_root, options.publisher, name))
+            enc_stage = stack.enter_context(staging.stage_version(hub_root, options.publisher, name))
         if want_preprocessing:
-            pre_stage = stack.enter_context(publish.stage_version(hub_root, options.publisher, pre_name))
+            pre_stage = stack.enter_context(staging.stage_version(hub_root, options.publisher, pre_name))
         stages.start("build SavedModel objects")
         enc_module = pre_module = None
         if want_encoder:
@@ -238,9 +241,7 @@ def run_export(options, printer=print):
                 result, with_heads=bool(heads), legacy_v1=options.legacy_v1, vocab_file=vocab_file,
                 sp_model_file=sp_model_file, do_lower_case=do_lower_case)
         if want_preprocessing:
-            from preprocessors.preprocessing_module import PreprocessingModule
-
-            pre_module = PreprocessingModule(_tokenizer(vocab_file, sp_model_file, do_lower_case),
+            pre_module = PreprocessingModule(make_tokenizer(vocab_file, sp_model_file, do_lower_case),
                                              seq_length=options.seq_length)
         stages.start("save", "into temp directories under " + ", ".join(
             str(s.tmp_dir.relative_to(hub_root)) for s in (enc_stage, pre_stage) if s))
@@ -271,11 +272,11 @@ def run_export(options, printer=print):
                  "check_inputs": options.check_inputs,
                  "tokenizer": {"kind": tokenizer_kind, "do_lower_case": do_lower_case}}
         if want_encoder:
-            publish.write_manifest(enc_stage.path, artifact="encoder", source=source_record, config=config_dict,
+            manifest.write_manifest(enc_stage.path, artifact="encoder", source=source_record, config=config_dict,
                                    verification=figures["encoder"], changelog=changelog,
                                    extra=dict(extra, heads=list(heads), num_params=num_params))
         if want_preprocessing:
-            publish.write_manifest(pre_stage.path, artifact="preprocessing", source=source_record,
+            manifest.write_manifest(pre_stage.path, artifact="preprocessing", source=source_record,
                                    config=config_dict, verification=figures["preprocessing"],
                                    changelog=changelog, extra=dict(extra, seq_length=options.seq_length))
         info = dict(publisher=options.publisher, language=options.language or _language(result),
@@ -320,17 +321,15 @@ def run_export(options, printer=print):
             p = published[kind_name]
             artifacts.append(ArtifactSummary(
                 kind=kind_name, path=str(p.path), tarball=str(p.tarball), card=str(p.card), version=p.version,
-                size_bytes=publish.directory_size(p.path), tarball_bytes=p.tarball.stat().st_size,
+                size_bytes=staging.directory_size(p.path), tarball_bytes=p.tarball.stat().st_size,
                 verification=figures[kind_name]))
     return ExportSummary(name=name, num_params=num_params if want_encoder else None, artifacts=artifacts,
                          seconds=stages.seconds)
 
 
 def _latest_handle(hub_root, publisher, name):
-    from export import publish
-
-    versions = publish.published_versions(hub_root, publisher, name)
-    return str((pathlib.Path(hub_root) / publisher / name / str(versions[-1])).resolve()) if versions else None
+    latest = latest_version_dir(hub_root, publisher, name)
+    return str(latest.resolve()) if latest else None
 
 
 def _language(result):

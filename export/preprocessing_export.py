@@ -4,7 +4,7 @@ import os
 
 import tensorflow as tf
 
-from export.atomic import atomic_directory
+from official_encoders.fileio.atomic import atomic_directory
 from preprocessors.preprocessing_module import PreprocessingModule, without_assert_ops
 
 

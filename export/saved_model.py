@@ -22,14 +22,15 @@ the new handle; the dict interface is unchanged.
 
 import tensorflow as tf
 
-ENCODER_INPUTS = ("input_word_ids", "input_mask", "input_type_ids")
+from preprocessors.packing import INPUT_KEYS
+
 SERVING_OUTPUTS = ("pooled_output", "sequence_output")
 HEAD_INPUTS = {"mlm": ("masked_lm_positions",), "rtd": ()}
 HEAD_OUTPUTS = {"mlm": "mlm_logits", "rtd": "rtd_logits"}
 
 
 def input_specs(extra=()):
-    return {k: tf.TensorSpec([None, None], tf.int32, name=k) for k in ENCODER_INPUTS + tuple(extra)}
+    return {k: tf.TensorSpec([None, None], tf.int32, name=k) for k in INPUT_KEYS + tuple(extra)}
 
 
 def _as_float32(outputs):
@@ -41,17 +42,6 @@ def _as_float32(outputs):
 def _regularization_loss_fn(variable):
     return tf.function(lambda: tf.cast(variable.regularizer(variable.value), tf.float32),
                        input_signature=[])
-
-
-_HEAD_CLASSES = {"EncoderWithMaskedLM": "mlm", "EncoderWithRtd": "rtd"}
-
-
-def head_kind(model):
-    """"mlm", "rtd" or None for a model from export.sources (official_encoders.pretrainer)."""
-    for cls in type(model).__mro__:
-        if cls.__name__ in _HEAD_CLASSES:
-            return _HEAD_CLASSES[cls.__name__]
-    return None
 
 
 class ReusableModule(tf.__internal__.tracking.AutoTrackable):
@@ -110,7 +100,7 @@ class ReusableModule(tf.__internal__.tracking.AutoTrackable):
 
 def build_encoder_module(result, *, with_heads=True, legacy_v1=False, vocab_file=None,
                          sp_model_file=None, do_lower_case=None):
-    """Builds the root ReusableModule (+ .mlm / .rtd) for an export.sources.ImportResult.
+    """Builds the root ReusableModule (+ .mlm / .rtd) for an official_encoders.checkpoints.ImportResult.
 
     `vocab_file`/`sp_model_file`/`do_lower_case` override what the source provided.
     With `with_heads=False` only the bare encoder is exported.
@@ -126,7 +116,7 @@ def build_encoder_module(result, *, with_heads=True, legacy_v1=False, vocab_file
             "The source has no vocabulary: pass --vocab_file (WordPiece vocab.txt) or "
             "--sp_model_file (SentencePiece model) so the export carries its tokenizer asset.")
     root = ReusableModule(result.encoder, legacy_v1=legacy_v1)
-    kind = head_kind(result.model) if with_heads else None
+    kind = getattr(result.model, "head_kind", None) if with_heads else None
     if kind:
         setattr(root, kind, ReusableModule(result.model, head=kind))
     if vocab_file:

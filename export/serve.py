@@ -25,7 +25,6 @@ import http.server
 import json
 import os
 import pathlib
-import re
 import shutil
 import signal
 import socket
@@ -37,11 +36,8 @@ import urllib.parse
 from absl import app
 from absl import flags
 
-from export import publish
+from official_encoders.hub import layout
 
-_SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-_VERSION = re.compile(r"^[1-9][0-9]{0,8}$")
-_DOCS_DIR = "docs"
 _MAX_NAME_PARTS = 4
 _CSP = "default-src 'none'; style-src 'unsafe-inline'"
 _STYLE = ("body{font-family:sans-serif;max-width:60em;margin:2em auto;padding:0 1em}"
@@ -73,7 +69,7 @@ class HubTree:
         """Sorted [(publisher, name, [versions])] of models with at least one version."""
         found = []
         for publisher in sorted(self.root.iterdir()):
-            if publisher.name != _DOCS_DIR and _is_plain_dir(publisher):
+            if publisher.name != layout.DOCS_DIR and _is_plain_dir(publisher):
                 self._collect(publisher.name, publisher, [], found)
         return found
 
@@ -84,27 +80,27 @@ class HubTree:
                 found.append((publisher, "/".join(name_parts), versions))
         if depth < _MAX_NAME_PARTS:
             for child in sorted(directory.iterdir()):
-                if _is_plain_dir(child) and not _VERSION.match(child.name):
+                if _is_plain_dir(child) and not layout.VERSION.match(child.name):
                     self._collect(publisher, child, name_parts + [child.name], found, depth + 1)
 
     def versions(self, publisher, name):
-        if any(_VERSION.match(part) for part in name.split("/")):
+        if any(layout.VERSION.match(part) for part in name.split("/")):
             return []  # never descend into a version directory
         try:
-            directory = self._inside(publish.model_dir(self.root, publisher, name))
+            directory = self._inside(layout.model_dir(self.root, publisher, name))
         except ValueError:
             return []
         if not directory.is_dir():
             return []
-        return [v for v in publish.published_versions(self.root, publisher, name)
+        return [v for v in layout.published_versions(self.root, publisher, name)
                 if not (directory / str(v)).is_symlink()]
 
     def locate(self, segments):
         """(publisher, name, version) for /<publisher>/<name parts...>[/<version>]; 404 if unknown."""
         publisher, rest = segments[0], segments[1:]
-        if publisher == _DOCS_DIR or not rest:
+        if publisher == layout.DOCS_DIR or not rest:
             raise HttpError(404, "Use /<publisher>/<name>[/<version>].")
-        if len(rest) > 1 and _VERSION.match(rest[-1]):
+        if len(rest) > 1 and layout.VERSION.match(rest[-1]):
             name, version = "/".join(rest[:-1]), int(rest[-1])
             versions = self.versions(publisher, name)
             if versions:
@@ -119,13 +115,13 @@ class HubTree:
         return publisher, name, versions[-1]
 
     def tarball(self, publisher, name, version):
-        path = self._inside(publish.tarball_path(self.root, publisher, name, version))
+        path = self._inside(layout.tarball_path(self.root, publisher, name, version))
         if not path.is_file():
             raise HttpError(404, f"{publisher}/{name}/{version} has no tarball.")
         return path
 
     def card(self, publisher, name, version):
-        path = self._inside(publish.card_path(self.root, publisher, name, version))
+        path = self._inside(layout.card_path(self.root, publisher, name, version))
         return path if path.is_file() else None
 
     def _inside(self, path):
@@ -137,7 +133,7 @@ class HubTree:
 
 
 def _is_plain_dir(path):
-    return _SEGMENT.match(path.name) is not None and path.is_dir() and not path.is_symlink()
+    return layout.NAME_PART.match(path.name) is not None and path.is_dir() and not path.is_symlink()
 
 
 def parse_request_path(raw_path):
@@ -155,7 +151,7 @@ def parse_request_path(raw_path):
             segment = urllib.parse.unquote(raw, errors="strict") if "%" in raw else raw
         except UnicodeDecodeError:
             raise HttpError(400, f"Malformed path segment {raw!r}: not UTF-8.") from None
-        if not _SEGMENT.match(segment) or segment.strip(".") == "":
+        if not layout.NAME_PART.match(segment) or segment.strip(".") == "":
             raise HttpError(400, f"Malformed path segment {raw!r}: only letters, digits, "
                                  "'.', '_' and '-' are allowed.")
         segments.append(segment)
@@ -191,7 +187,7 @@ def index_page(tree):
 def card_page(tree, publisher, name, version):
     versions = tree.versions(publisher, name)
     handle = f"/{publisher}/{name}/{version}"
-    nav = (f"<p><a href='/'>All models</a> · versions: "
+    nav = ("<p><a href='/'>All models</a> · versions: "
            + " ".join(f"<a href='/{publisher}/{name}/{v}'>{v}</a>" for v in versions)
            + f" · <a href='{handle}?tf-hub-format=compressed'>download</a></p>")
     card = tree.card(publisher, name, version)
@@ -256,7 +252,7 @@ class HubRequestHandler(http.server.BaseHTTPRequestHandler):
             return self._send_bytes(200, "text/html; charset=utf-8", index_page(tree), send_body)
         if len(segments) > 2 + _MAX_NAME_PARTS:
             raise HttpError(400, "Malformed path: too many segments.")
-        if len(segments) >= 3 and segments[-1].isdigit() and not _VERSION.match(segments[-1]):
+        if len(segments) >= 3 and segments[-1].isdigit() and not layout.VERSION.match(segments[-1]):
             raise HttpError(400, f"Version {segments[-1]!r} is not a positive integer.")
         publisher, name, version = tree.locate(segments)
         if formats:

@@ -50,7 +50,7 @@ def _pick(outputs, keys):
 
 
 def _encoder_only(inputs):
-    return {k: inputs[k] for k in saved_model.ENCODER_INPUTS}
+    return {k: inputs[k] for k in saved_model.INPUT_KEYS}
 
 
 def _tf_keras_model(callable_or_handle, input_names):
@@ -81,7 +81,8 @@ def verify_encoder(export_dir, result, *, with_heads=True, legacy_v1=False, tole
     problems = []
     say("verify: hub.load")
     loaded = hub.load(str(export_dir))
-    heads = [saved_model.head_kind(result.model)] if with_heads and saved_model.head_kind(result.model) else []
+    head = getattr(result.model, "head_kind", None)
+    heads = [head] if with_heads and head else []
     keras_models = {"root": result.encoder}
     for kind in heads:
         if not hasattr(loaded, kind):
@@ -121,7 +122,7 @@ def verify_encoder(export_dir, result, *, with_heads=True, legacy_v1=False, tole
     found_trainable = {"root": len(loaded.trainable_variables)}
     # The reloaded object itself, as `hub.KerasLayer(hub.load(handle), ...)`; loading the
     # directory a second time would only repeat the hub.load above.
-    tf_model, layer = _tf_keras_model(loaded, saved_model.ENCODER_INPUTS)
+    tf_model, layer = _tf_keras_model(loaded, saved_model.INPUT_KEYS)
     got = tf_model(_encoder_only(inputs), training=False)
     expected = _pick(reference["root"](_encoder_only(inputs)), ["pooled_output", "sequence_output"])
     figures["max_abs_diff"]["keras_layer"] = _max_abs_diff(expected, _pick(got, ["pooled_output", "sequence_output"]))
@@ -130,7 +131,7 @@ def verify_encoder(export_dir, result, *, with_heads=True, legacy_v1=False, tole
         if hasattr(loaded, kind):
             expected_trainable[kind] = len(result.model.trainable_variables)
             found_trainable[kind] = len(getattr(loaded, kind).trainable_variables)
-            names = saved_model.ENCODER_INPUTS + saved_model.HEAD_INPUTS[kind]
+            names = saved_model.INPUT_KEYS + saved_model.HEAD_INPUTS[kind]
             head_model, head_layer = _tf_keras_model(getattr(loaded, kind), names)
             found_trainable[f"keras_layer_{kind}"] = len(head_layer.trainable_weights)
             expected_trainable[f"keras_layer_{kind}"] = expected_trainable[kind]

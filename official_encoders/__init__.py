@@ -1,25 +1,17 @@
-"""Keras 3 BERT, ALBERT and ELECTRA text encoders in the TF-Hub style."""
+"""Keras 3 BERT, ALBERT and ELECTRA text encoders in the TF-Hub style.
 
-from official_encoders.albert import AlbertEncoder
-from official_encoders.bert import BertEncoder
-from official_encoders.configs import EncoderConfig
-from official_encoders.electra import ElectraEncoder
-from official_encoders.from_pretrained import from_pretrained
-from official_encoders.masked_lm import MaskedLMHead
-from official_encoders.pretrainer import EncoderWithMaskedLM, EncoderWithRtd
-from official_encoders.resolver import resolve  # handle -> integrity-checked local path
-from official_encoders.hub_layer import HubLayer
+This package is the façade users import; the code lives in its subpackages:
+`models` (configs, catalog, encoders, pretraining heads), `layers`,
+`checkpoints` (weight readers, our tf2 format, from_pretrained), `hub` (the
+hub format's read side: manifest check, resolve, HubLayer) and `finetune`.
+"""
 
-_ENCODER_CLASSES = {"bert": BertEncoder, "albert": AlbertEncoder, "electra": ElectraEncoder}
-
-
-def build_encoder(config, **kwargs):
-    """A new encoder (random weights) of the class for config.family; kwargs go to keras.Model."""
-    if not isinstance(config, EncoderConfig):
-        config = EncoderConfig.from_dict(config)
-    config.validate()
-    return _ENCODER_CLASSES[config.family](config, **kwargs)
-
+from official_encoders.checkpoints.from_pretrained import from_pretrained
+from official_encoders.hub.hub_layer import HubLayer
+from official_encoders.hub.resolver import resolve
+from official_encoders.layers.masked_lm import MaskedLMHead
+from official_encoders.models import (AlbertEncoder, BertEncoder, ElectraEncoder, EncoderConfig,
+                                      EncoderWithMaskedLM, EncoderWithRtd, build_encoder)
 
 __all__ = [
     "AlbertEncoder", "BertEncoder", "ElectraEncoder", "EncoderConfig", "EncoderWithMaskedLM",

@@ -7,6 +7,8 @@ segment and its [SEP], 1 for the second segment and its [SEP], and so on.
 import tensorflow as tf
 
 TRUNCATIONS = ("round_robin", "waterfall")
+# The encoder inputs, by name: the one definition every package uses.
+INPUT_KEYS = ("input_word_ids", "input_mask", "input_type_ids")
 _PAD_MULTIPLE = 8
 
 
@@ -145,4 +147,4 @@ def bert_pack_inputs(segments, seq_length, special_tokens, truncation="round_rob
         word_ids = tf.where(inside, values, tf.where(at_sep, sep_id, word_ids))
         type_ids = tf.where(tf.logical_or(inside, at_sep), i, type_ids)
     mask = tf.cast(positions < total[:, tf.newaxis], tf.int32)
-    return {"input_word_ids": word_ids, "input_mask": mask, "input_type_ids": type_ids}
+    return dict(zip(INPUT_KEYS, (word_ids, mask, type_ids)))

@@ -15,7 +15,7 @@ class Dense(keras.layers.Layer):
     """
 
     def __init__(self, input_size, units, activation=None, use_bias=True, initializer_range=0.02, **kwargs):
-        kwargs.setdefault("autocast", False)  # we cast explicitly; keeps the float32 mask float32
+        kwargs.setdefault("autocast", False)  # the layer casts its inputs itself
         super().__init__(**kwargs)
         self.input_size = int(input_size)
         self.units = int(units)

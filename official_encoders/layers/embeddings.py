@@ -9,7 +9,7 @@ class TokenEmbedding(keras.layers.Layer):
     """Looks ids up in `embeddings` [vocab_size, width]; also the tied MLM output table."""
 
     def __init__(self, vocab_size, width, initializer_range=0.02, **kwargs):
-        kwargs.setdefault("autocast", False)  # we cast explicitly; keeps the float32 mask float32
+        kwargs.setdefault("autocast", False)  # the layer casts its inputs itself
         super().__init__(**kwargs)
         self.vocab_size = int(vocab_size)
         self.width = int(width)
@@ -39,7 +39,7 @@ class PositionEmbedding(keras.layers.Layer):
     """Returns the first S rows of `embeddings` [max_length, width] as [1, S, width]."""
 
     def __init__(self, max_length, width, initializer_range=0.02, **kwargs):
-        kwargs.setdefault("autocast", False)  # we cast explicitly; keeps the float32 mask float32
+        kwargs.setdefault("autocast", False)  # the layer casts its inputs itself
         super().__init__(**kwargs)
         self.max_length = int(max_length)
         self.width = int(width)

@@ -14,7 +14,7 @@ class Feedforward(keras.layers.Layer):
 
     def __init__(self, hidden_size, intermediate_size, activation="gelu", kind="dense",
                  initializer_range=0.02, **kwargs):
-        kwargs.setdefault("autocast", False)  # we cast explicitly; keeps the float32 mask float32
+        kwargs.setdefault("autocast", False)  # the layer casts its inputs itself
         super().__init__(**kwargs)
         if kind not in FEEDFORWARD_KINDS:
             raise ValueError(f"Feedforward kind={kind!r} is not supported; allowed: {list(FEEDFORWARD_KINDS)}")

@@ -17,7 +17,7 @@ class MaskedLMHead(keras.layers.Layer):
 
     def __init__(self, hidden_size, embedding_size, vocab_size, activation="gelu", layer_norm_eps=1e-12,
                  initializer_range=0.02, **kwargs):
-        kwargs.setdefault("autocast", False)  # we cast explicitly; keeps the float32 mask float32
+        kwargs.setdefault("autocast", False)  # the layer casts its inputs itself
         super().__init__(**kwargs)
         self.hidden_size = int(hidden_size)
         self.embedding_size = int(embedding_size)

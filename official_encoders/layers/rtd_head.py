@@ -11,7 +11,7 @@ class RtdHead(keras.layers.Layer):
     """Variables: dense (kernel [H, H]) and prediction (kernel [H, 1]); returns float32 [B, S]."""
 
     def __init__(self, hidden_size, activation="gelu", initializer_range=0.02, **kwargs):
-        kwargs.setdefault("autocast", False)  # we cast explicitly; keeps the float32 mask float32
+        kwargs.setdefault("autocast", False)  # the layer casts its inputs itself
         super().__init__(**kwargs)
         self.hidden_size = int(hidden_size)
         self.activation = activation

@@ -23,3 +23,15 @@ def test_starts_a_missing_file_and_refuses_a_section_without_heading(tmp_path):
     assert path.read_text().startswith("# Benchmarks\n\n## A\n")
     with pytest.raises(ValueError, match="'## ' heading"):
         write_section("no heading here", path)
+
+
+def test_every_section_names_the_cpu_and_onednn(tmp_path):
+    from tensorflow.python.util import _pywrap_util_port
+
+    path = tmp_path / "BENCHMARKS.md"
+    write_section("## A\n\nfigures", path)
+    line = path.read_text().splitlines()[4]
+    assert line.startswith("CPU: ") and line.endswith(
+        f"TensorFlow oneDNN: {'on' if _pywrap_util_port.IsMklEnabled() else 'off'}.")
+    write_section("## B\n\nCPU: given by the benchmark\n", path)
+    assert path.read_text().count("CPU: ") == 2

@@ -11,8 +11,12 @@ import sys
 import numpy as np
 import pytest
 
-from export import pipeline, publish, verify
+from export import pipeline, verify
 from tests.export import tiny_models
+from export.publish.gc import find_stray
+from export.publish.staging import VersionExistsError
+from official_encoders.hub.layout import published_versions
+from official_encoders.hub.manifest import manifest_problems, read_manifest
 
 ROOT = pathlib.Path(os.path.abspath(__file__)).parents[2]
 
@@ -20,7 +24,7 @@ ROOT = pathlib.Path(os.path.abspath(__file__)).parents[2]
 @pytest.fixture(scope="module")
 def hf_dirs(tmp_path_factory):
     """Hugging Face directories of tiny BERT (+MLM), ALBERT (+MLM, spiece.model), ELECTRA (+RTD)."""
-    from tests.export.sources.hf_dirs import write_hf_dir
+    from tests.official_encoders.checkpoints.hf_dirs import write_hf_dir
 
     base = tmp_path_factory.mktemp("hf")
     dirs = {}
@@ -58,14 +62,14 @@ def test_all_with_legacy_v1_then_a_second_version(tmp_path, hf_dirs):
     assert encoder.path == str(hub / "local" / "tiny_bert" / "1")
     assert pre.path == str(hub / "local" / "tiny_bert_preprocess" / "1")
     for artifact in (encoder, pre):
-        assert publish.check_manifest(artifact.path) == []
+        assert manifest_problems(artifact.path, require=True) == []
         assert pathlib.Path(artifact.tarball).is_file()
-    manifest = publish.read_manifest(encoder.path)
+    manifest = read_manifest(encoder.path)
     assert manifest["source"]["kind"] == "hf"
     assert set(manifest["source"]["files"]) >= {str(hf_dirs["bert"] / "model.safetensors")}
     assert manifest["config"]["hidden_size"] == 16 and manifest["heads"] == ["mlm"]
     assert manifest["verification"]["max_abs_diff"]["legacy_v1"] <= 1e-5
-    pre_figures = publish.read_manifest(pre.path)["verification"]
+    pre_figures = read_manifest(pre.path)["verification"]
     assert pre_figures["mismatched_outputs"] == [] and pre_figures["python_reference"] == "FullTokenizer"
     assert re.search(r"max abs diff \(<= 1e-05 x output scale [\d.]+\): root ", summary.text())
 
@@ -92,12 +96,12 @@ def test_all_with_legacy_v1_then_a_second_version(tmp_path, hf_dirs):
                      changelog)
     # Its usage names the newest companion preprocessor; version 1 is untouched.
     assert str(hub / "local" / "tiny_bert_preprocess" / "1") in card2
-    assert publish.check_manifest(encoder.path) == []
+    assert manifest_problems(encoder.path, require=True) == []
     assert "Version 2" not in pathlib.Path(encoder.card).read_text()
 
-    with pytest.raises(publish.VersionExistsError, match="tiny_bert version 2 already exists"):
+    with pytest.raises(VersionExistsError, match="tiny_bert version 2 already exists"):
         _export(hub, f"hf:{hf_dirs['bert']}", "model", name="tiny_bert", version=2)
-    assert publish.published_versions(hub, "local", "tiny_bert") == [1, 2]
+    assert published_versions(hub, "local", "tiny_bert") == [1, 2]
 
 
 def test_albert_sentencepiece_model_with_mlm_and_preprocessing(tmp_path, hf_dirs):
@@ -106,14 +110,14 @@ def test_albert_sentencepiece_model_with_mlm_and_preprocessing(tmp_path, hf_dirs
     hub = tmp_path / "hub"
     summary = _export(hub, f"hf:{hf_dirs['albert']}", "model_with_mlm", version=3)
     (encoder,) = summary.artifacts
-    from official_encoders import presets
+    from official_encoders.models import presets
 
     # The default --name is the catalog's TF-Hub-style name for the config.
     assert summary.name == presets.name_for_config(tiny_models.tiny_config("albert")) == "albert_L-2_H-16_A-2"
     assert encoder.version == 3
     loaded = tf.saved_model.load(encoder.path)
     assert hasattr(loaded, "mlm") and hasattr(loaded, "sp_model_file")
-    assert publish.read_manifest(encoder.path)["tokenizer"]["kind"] == "sentencepiece"
+    assert read_manifest(encoder.path)["tokenizer"]["kind"] == "sentencepiece"
 
     (pre,) = _export(hub, f"hf:{hf_dirs['albert']}", "preprocessing", seq_length=16).artifacts
     assert pre.version == 1 and pre.path.endswith("albert_L-2_H-16_A-2_preprocess/1")
@@ -132,14 +136,14 @@ def test_electra_discriminator_exports_rtd(tmp_path, hf_dirs):
 
 
 def test_model_with_mlm_needs_a_head(tmp_path, hf_dirs):
-    from tests.export.sources.hf_dirs import write_hf_dir
+    from tests.official_encoders.checkpoints.hf_dirs import write_hf_dir
 
     result = tiny_models.tiny_result("bert", None)
     directory = write_hf_dir(tmp_path / "bare", result.model, "bert")
     tiny_models.write_vocab(directory)
     with pytest.raises(ValueError, match="no pretraining head .* use --export_type=model"):
         _export(tmp_path / "hub", f"hf:{directory}", "model_with_mlm")
-    assert not (tmp_path / "hub" / "local").exists() or publish.find_stray(tmp_path / "hub", 0) == []
+    assert not (tmp_path / "hub" / "local").exists() or find_stray(tmp_path / "hub", 0) == []
 
 
 def test_bad_sources_give_clear_errors_and_publish_nothing(tmp_path, hf_dirs):
@@ -153,7 +157,7 @@ def test_bad_sources_give_clear_errors_and_publish_nothing(tmp_path, hf_dirs):
     with pytest.raises(Exception, match=r"(?i)safetensors|truncat|incomplete|invalid"):
         _export(hub, f"hf:{truncated}", "model")
 
-    from export.sources.tf2 import save_pretrained
+    from official_encoders.checkpoints.tf2 import save_pretrained
 
     tf2_dir = save_pretrained(tiny_models.tiny_result("bert", None, vocab_file=tiny_models.write_vocab(tmp_path)),
                               tmp_path / "tf2")
@@ -206,7 +210,7 @@ def test_sigkill_at_each_stage_publishes_nothing_then_rerun_succeeds(tmp_path, h
         proc.wait(timeout=120)
         assert proc.returncode == -signal.SIGKILL
     for model in ("m", "m_preprocess"):
-        assert publish.published_versions(hub, "local", model) == []
+        assert published_versions(hub, "local", model) == []
     published = [p for p in hub.rglob("*.tar.gz") if not any(part.startswith(".tmp-") for part in p.parts)]
     assert published == [] and not (hub / "docs").exists()
     leftovers = list(hub.rglob(".tmp-*"))
@@ -224,8 +228,8 @@ def test_sigkill_at_each_stage_publishes_nothing_then_rerun_succeeds(tmp_path, h
     assert "Export summary for m" in out and "encoder version 1" in out and "preprocessing version 1" in out
     for stage in ("[1/6] load source", "[6/6] manifest, tarball, model card, publish"):
         assert stage in out
-    assert publish.check_manifest(hub / "local" / "m" / "1") == []
-    assert publish.check_manifest(hub / "local" / "m_preprocess" / "1") == []
+    assert manifest_problems(hub / "local" / "m" / "1", require=True) == []
+    assert manifest_problems(hub / "local" / "m_preprocess" / "1", require=True) == []
 
 
 def test_cli_refuses_an_existing_version_with_a_clear_message(tmp_path, hf_dirs):
@@ -245,9 +249,9 @@ def test_tf1_tf2_and_preset_sources(tmp_path):
     import tensorflow as tf
     import torch
 
-    from export.sources.tf2 import save_pretrained
-    from tests.export.sources.hf_dirs import hf_tensors
-    from tests.export.sources.tf1_writer import google_research_weights, write_tf1_checkpoint
+    from official_encoders.checkpoints.tf2 import save_pretrained
+    from tests.official_encoders.checkpoints.hf_dirs import hf_tensors
+    from tests.official_encoders.checkpoints.tf1_writer import google_research_weights, write_tf1_checkpoint
 
     hub = tmp_path / "hub"
     vocab = tiny_models.write_vocab(tmp_path)
@@ -261,7 +265,7 @@ def test_tf1_tf2_and_preset_sources(tmp_path):
     config_file.write_text(json.dumps(bert.config.to_bert_config_json()))
     (tf1,) = _export(hub, f"tf1:{prefix}", "model_with_mlm", config_file=str(config_file),
                      vocab_file=str(vocab), do_lower_case=False).artifacts
-    manifest = publish.read_manifest(tf1.path)
+    manifest = read_manifest(tf1.path)
     assert manifest["source"]["kind"] == "tf1" and str(config_file) in manifest["source"]["files"]
     assert manifest["tokenizer"] == {"kind": "wordpiece", "do_lower_case": False}
     loaded = tf.saved_model.load(tf1.path)
@@ -274,7 +278,7 @@ def test_tf1_tf2_and_preset_sources(tmp_path):
     electra = tiny_models.tiny_result("electra", "rtd", vocab_file=vocab)
     tf2_dir = save_pretrained(electra, tmp_path / "tf2")
     (tf2,) = _export(hub, f"tf2:{tf2_dir}", "model").artifacts
-    assert publish.read_manifest(tf2.path)["source"]["kind"] == "tf2"
+    assert read_manifest(tf2.path)["source"]["kind"] == "tf2"
     encoder_inputs = {k: v for k, v in inputs.items() if k != "masked_lm_positions"}
     np.testing.assert_allclose(tf.saved_model.load(tf2.path)(encoder_inputs)["sequence_output"],
                                electra.encoder(encoder_inputs)["sequence_output"], atol=1e-5)
@@ -285,7 +289,7 @@ def test_tf1_tf2_and_preset_sources(tmp_path):
     (preset,) = _export(hub, "preset:small_bert/bert_en_uncased_L-2_H-128_A-2", "model",
                         vocab_file=str(big_vocab)).artifacts
     assert preset.path == str(hub / "local" / "small_bert" / "bert_en_uncased_L-2_H-128_A-2" / "1")
-    assert publish.read_manifest(preset.path)["config"]["hidden_size"] == 128
+    assert read_manifest(preset.path)["config"]["hidden_size"] == 128
 
 
 def test_preprocessor_verification_catches_a_different_tokenizer(tmp_path):

@@ -8,8 +8,9 @@ under `input_mask`.
 import numpy as np
 import pytest
 
-from export import main_job, pipeline, publish
+from export import main_job, pipeline
 from tests.preprocessors.corpus_data import read_passages
+from official_encoders.hub.manifest import manifest_problems
 
 
 @pytest.mark.slow
@@ -26,7 +27,7 @@ def test_exported_minilm_matches_sentence_transformers(tmp_path):
     summary = pipeline.run_export(pipeline.ExportOptions(
         source=f"hf:{main_job.minilm_dir()}", hub_root=str(tmp_path), export_type="all"), printer=lambda m: None)
     encoder_dir, preprocess_dir = (a.path for a in summary.artifacts)
-    assert publish.check_manifest(encoder_dir) == [] and publish.check_manifest(preprocess_dir) == []
+    assert manifest_problems(encoder_dir, require=True) == [] and manifest_problems(preprocess_dir, require=True) == []
 
     preprocessor, encoder = hub.load(preprocess_dir), hub.load(encoder_dir)
     inputs = preprocessor(tf.constant(sentences))

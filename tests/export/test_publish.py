@@ -14,7 +14,11 @@ import time
 
 import pytest
 
-from export import publish
+from export.publish.gc import find_stray, remove_stray
+from export.publish.manifest import source_record, write_manifest
+from export.publish.staging import StagedVersion, VersionExistsError, next_version, stage_version
+from official_encoders.hub.layout import model_dir, published_versions
+from official_encoders.hub.manifest import manifest_problems, read_manifest
 
 ROOT = pathlib.Path(os.path.abspath(__file__)).parents[2]
 
@@ -22,15 +26,16 @@ ROOT = pathlib.Path(os.path.abspath(__file__)).parents[2]
 # starts fast. argv: hub_root version|auto pause_in_card(0/1)
 _CHILD = textwrap.dedent("""
     import sys, time
-    from export import publish
+    from export.publish.manifest import write_manifest
+    from export.publish.staging import VersionExistsError, stage_version
     hub_root, version, pause = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
     version = None if version == "auto" else int(version)
-    with publish.stage_version(hub_root, "local", "m") as staged:
+    with stage_version(hub_root, "local", "m") as staged:
         staged.path.mkdir()
         (staged.path / "saved_model.pb").write_bytes(b"x" * 1000)
         (staged.path / "variables").mkdir()
         (staged.path / "variables" / "variables.index").write_bytes(b"i")
-        publish.write_manifest(staged.path, artifact="encoder", source=None)
+        write_manifest(staged.path, artifact="encoder", source=None)
         print("STAGED", flush=True)
         def card(n):
             if pause:
@@ -39,7 +44,7 @@ _CHILD = textwrap.dedent("""
             return f"card {n}\\n"
         try:
             out = staged.publish(version=version, render_card=card)
-        except publish.VersionExistsError as e:
+        except VersionExistsError as e:
             print("REFUSED", e, flush=True)
             sys.exit(3)
         print("PUBLISHED", out.version, flush=True)
@@ -54,7 +59,7 @@ def _child(hub_root, version="auto", pause=False):
 
 
 def _stage_fake(hub_root, name="m", payload=b"weights"):
-    staged = publish.StagedVersion(hub_root, "local", name)
+    staged = StagedVersion(hub_root, "local", name)
     staged.path.mkdir()
     (staged.path / "saved_model.pb").write_bytes(payload)
     (staged.path / "variables").mkdir()
@@ -69,55 +74,53 @@ def _leftovers(hub_root):
 
 
 def test_versions_count_from_one_and_layout(tmp_path):
-    assert publish.next_version(tmp_path, "local", "m") == 1
+    assert next_version(tmp_path, "local", "m") == 1
     for expected in (1, 2):
         staged = _stage_fake(tmp_path)
-        publish.write_manifest(staged.path, artifact="encoder", source=None)
+        write_manifest(staged.path, artifact="encoder", source=None)
         out = staged.publish(render_card=lambda n: f"# version {n}\n")
         assert out.version == expected
         assert (tmp_path / "local" / "m" / str(expected) / "saved_model.pb").is_file()
         assert (tmp_path / "local" / "m" / f"{expected}.tar.gz").is_file()
         assert (tmp_path / "docs" / "local" / "models" / "m" / f"{expected}.md").read_text() == f"# version {expected}\n"
-    assert publish.published_versions(tmp_path, "local", "m") == [1, 2]
-    assert publish.next_version(tmp_path, "local", "m") == 3
+    assert published_versions(tmp_path, "local", "m") == [1, 2]
+    assert next_version(tmp_path, "local", "m") == 3
     assert _leftovers(tmp_path) == []
 
 
 def test_explicit_existing_version_is_refused_and_untouched(tmp_path):
     staged = _stage_fake(tmp_path, payload=b"first")
-    publish.write_manifest(staged.path, artifact="encoder", source=None)
+    write_manifest(staged.path, artifact="encoder", source=None)
     staged.publish(version=4)
     before = (tmp_path / "local" / "m" / "4" / "saved_model.pb").read_bytes()
     tar_before = (tmp_path / "local" / "m" / "4.tar.gz").read_bytes()
-    with publish.stage_version(tmp_path, "local", "m") as staged:
+    with stage_version(tmp_path, "local", "m") as staged:
         staged.path.mkdir()
         (staged.path / "saved_model.pb").write_bytes(b"second")
-        with pytest.raises(publish.VersionExistsError, match="version 4 already exists"):
+        with pytest.raises(VersionExistsError, match="version 4 already exists"):
             staged.publish(version=4)
     assert (tmp_path / "local" / "m" / "4" / "saved_model.pb").read_bytes() == before
     assert (tmp_path / "local" / "m" / "4.tar.gz").read_bytes() == tar_before
     assert _leftovers(tmp_path) == []
     # The next automatic version follows the highest published one.
-    assert publish.next_version(tmp_path, "local", "m") == 5
+    assert next_version(tmp_path, "local", "m") == 5
 
 
-def test_publish_version_in_one_call(tmp_path):
-    def write(path):
-        path.mkdir()
-        (path / "saved_model.pb").write_bytes(b"pb")
-
-    out = publish.publish_version(tmp_path, "local", "m", write, version=2,
-                                  manifest=dict(artifact="encoder", source=None, changelog="two"))
-    assert out.version == 2 and publish.read_manifest(out.path)["changelog"] == "two"
-    assert publish.check_manifest(out.path) == []
-
-    def broken(path):
-        write(path)
-        raise OSError("disk full")
+def test_staging_publishes_an_explicit_version_and_nothing_when_writing_fails(tmp_path):
+    with stage_version(tmp_path, "local", "m") as staged:
+        staged.path.mkdir()
+        (staged.path / "saved_model.pb").write_bytes(b"pb")
+        write_manifest(staged.path, artifact="encoder", source=None, changelog="two")
+        out = staged.publish(version=2)
+    assert out.version == 2 and read_manifest(out.path)["changelog"] == "two"
+    assert manifest_problems(out.path, require=True) == []
 
     with pytest.raises(OSError, match="disk full"):
-        publish.publish_version(tmp_path, "local", "m", broken)
-    assert publish.published_versions(tmp_path, "local", "m") == [2] and _leftovers(tmp_path) == []
+        with stage_version(tmp_path, "local", "m") as staged:
+            staged.path.mkdir()
+            (staged.path / "saved_model.pb").write_bytes(b"pb")
+            raise OSError("disk full")
+    assert published_versions(tmp_path, "local", "m") == [2] and _leftovers(tmp_path) == []
 
 
 def test_multi_part_names_nest_like_tf_hub(tmp_path):
@@ -127,23 +130,23 @@ def test_multi_part_names_nest_like_tf_hub(tmp_path):
     assert out.card == tmp_path / "docs" / "local" / "models" / "small_bert" / "bert_en_uncased_L-2_H-128_A-2" / "1.md"
     dead = out.path.parent / ".tmp-999999999-x"
     dead.mkdir()
-    assert publish.find_stray(tmp_path, older_than_seconds=0) == [dead]
+    assert find_stray(tmp_path, older_than_seconds=0) == [dead]
 
 
 def test_bad_names_are_refused(tmp_path):
     with pytest.raises(ValueError, match="Invalid name '../x'"):
-        publish.model_dir(tmp_path, "local", "../x")
+        model_dir(tmp_path, "local", "../x")
     with pytest.raises(ValueError, match="Invalid publisher ''"):
-        publish.model_dir(tmp_path, "", "m")
+        model_dir(tmp_path, "", "m")
 
 
 def test_failure_inside_stage_leaves_nothing(tmp_path):
     with pytest.raises(RuntimeError, match="boom"):
-        with publish.stage_version(tmp_path, "local", "m") as staged:
+        with stage_version(tmp_path, "local", "m") as staged:
             staged.path.mkdir()
             (staged.path / "saved_model.pb").write_bytes(b"x")
             raise RuntimeError("boom")
-    assert publish.published_versions(tmp_path, "local", "m") == []
+    assert published_versions(tmp_path, "local", "m") == []
     assert _leftovers(tmp_path) == []
     assert not (tmp_path / "local" / "m" / "1.tar.gz").exists()
 
@@ -152,7 +155,7 @@ def test_failing_card_publishes_nothing(tmp_path):
     def bad_card(n):
         raise ValueError("card failed")
 
-    with publish.stage_version(tmp_path, "local", "m") as staged:
+    with stage_version(tmp_path, "local", "m") as staged:
         staged.path.mkdir()
         (staged.path / "saved_model.pb").write_bytes(b"x")
         with pytest.raises(ValueError, match="card failed"):
@@ -164,11 +167,11 @@ def test_manifest_hashes_every_file_and_detects_changes(tmp_path):
     staged = _stage_fake(tmp_path)
     src = tmp_path / "ckpt.bin"
     src.write_bytes(b"source weights")
-    manifest = publish.write_manifest(
-        staged.path, artifact="encoder", source=publish.source_record("hf", tmp_path, [src]),
+    manifest = write_manifest(
+        staged.path, artifact="encoder", source=source_record("hf", tmp_path, [src]),
         config={"hidden_size": 16}, verification={"max_abs_diff": 0.0}, changelog="first")
     out = staged.publish()
-    on_disk = publish.read_manifest(out.path)
+    on_disk = read_manifest(out.path)
     assert on_disk == json.loads(json.dumps(manifest))
     assert set(on_disk["files"]) == {"saved_model.pb", "variables/variables.data-00000-of-00001",
                                      "assets/vocab.txt"}
@@ -176,10 +179,10 @@ def test_manifest_hashes_every_file_and_detects_changes(tmp_path):
     assert on_disk["files"]["saved_model.pb"]["sha256"] == hashlib.sha256(b"weights").hexdigest()
     assert on_disk["source"]["files"][str(src)] == hashlib.sha256(b"source weights").hexdigest()
     assert on_disk["versions"]["tensorflow"] and on_disk["exported_at"].endswith("+00:00")
-    assert publish.check_manifest(out.path) == []
+    assert manifest_problems(out.path, require=True) == []
     (out.path / "assets" / "vocab.txt").write_text("changed")
     (out.path / "extra").write_text("x")
-    problems = publish.check_manifest(out.path)
+    problems = manifest_problems(out.path, require=True)
     assert len(problems) == 2
     assert problems[0].startswith("assets/vocab.txt: size 7, expected") and problems[1] == "extra: not listed in MANIFEST.json"
 
@@ -192,10 +195,10 @@ def test_tarball_resolves_through_tensorflow_hub_http_resolver(tmp_path, monkeyp
     module = tf.Module()
     module.v = tf.Variable([1.0, 2.0])
     module.f = tf.function(lambda: module.v * 2.0, input_signature=[])
-    staged = publish.StagedVersion(tmp_path / "hub", "local", "m")
+    staged = StagedVersion(tmp_path / "hub", "local", "m")
     tf.saved_model.save(module, str(staged.path))
     staged.start_tarball()  # in the background, as the pipeline does during verification
-    publish.write_manifest(staged.path, artifact="encoder", source=None)
+    write_manifest(staged.path, artifact="encoder", source=None)
     out = staged.publish()
     with tarfile.open(out.tarball) as tar:
         names = tar.getnames()
@@ -226,7 +229,7 @@ def test_tarball_resolves_through_tensorflow_hub_http_resolver(tmp_path, monkeyp
         local = hub.resolve(f"http://127.0.0.1:{server.server_port}/local/m/1")
     finally:
         server.shutdown()
-    assert publish.check_manifest(local) == []
+    assert manifest_problems(local, require=True) == []
     loaded = tf.saved_model.load(local)
     assert loaded.f().numpy().tolist() == [2.0, 4.0]
 
@@ -238,7 +241,7 @@ def test_concurrent_automatic_exports_get_distinct_versions(tmp_path):
     versions = sorted(int(o[0].split("PUBLISHED")[1]) for o in outs)
     assert versions == [1, 2, 3, 4]
     for v in versions:
-        assert publish.check_manifest(tmp_path / "local" / "m" / str(v)) == []
+        assert manifest_problems(tmp_path / "local" / "m" / str(v), require=True) == []
         assert (tmp_path / "local" / "m" / f"{v}.tar.gz").is_file()
     assert _leftovers(tmp_path) == []
 
@@ -248,7 +251,7 @@ def test_concurrent_explicit_same_version_one_wins(tmp_path):
     outs = [c.communicate(timeout=60) for c in children]
     codes = sorted(c.returncode for c in children)
     assert codes == [0, 3, 3], outs
-    assert publish.published_versions(tmp_path, "local", "m") == [7]
+    assert published_versions(tmp_path, "local", "m") == [7]
     assert _leftovers(tmp_path) == []
 
 
@@ -265,9 +268,9 @@ def test_sigkill_leaves_no_version_and_rerun_succeeds(tmp_path, kill_at):
     _wait_for(proc, kill_at)
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
-    assert publish.published_versions(tmp_path, "local", "m") == []
+    assert published_versions(tmp_path, "local", "m") == []
     # The killed export's temp directory is stray once its process is gone.
-    stray = publish.find_stray(tmp_path, older_than_seconds=0)
+    stray = find_stray(tmp_path, older_than_seconds=0)
     assert any(p.name.startswith(".tmp-") for p in stray)
     # A rerun takes version 1 (an orphaned tarball/card is replaced under the lock).
     rerun = _child(tmp_path)
@@ -275,10 +278,10 @@ def test_sigkill_leaves_no_version_and_rerun_succeeds(tmp_path, kill_at):
     assert rerun.returncode == 0, err
     assert "PUBLISHED 1" in out
     assert (tmp_path / "docs" / "local" / "models" / "m" / "1.md").read_text() == "card 1\n"
-    assert publish.check_manifest(tmp_path / "local" / "m" / "1") == []
-    publish.remove_stray(publish.find_stray(tmp_path, older_than_seconds=0))
+    assert manifest_problems(tmp_path / "local" / "m" / "1", require=True) == []
+    remove_stray(find_stray(tmp_path, older_than_seconds=0))
     assert _leftovers(tmp_path) == []
-    assert publish.published_versions(tmp_path, "local", "m") == [1]
+    assert published_versions(tmp_path, "local", "m") == [1]
 
 
 def test_gc_keeps_live_and_recent_temp_dirs(tmp_path):
@@ -287,13 +290,13 @@ def test_gc_keeps_live_and_recent_temp_dirs(tmp_path):
     dead.mkdir()
     old = time.time() - 7200
     os.utime(dead, (old, old))
-    assert publish.find_stray(tmp_path, older_than_seconds=3600) == [dead]
-    assert staged.tmp_dir not in publish.find_stray(tmp_path, older_than_seconds=0)
+    assert find_stray(tmp_path, older_than_seconds=3600) == [dead]
+    assert staged.tmp_dir not in find_stray(tmp_path, older_than_seconds=0)
     staged.cleanup()
 
 
 def test_atomic_directory_renames_on_success_and_leaves_nothing_on_failure(tmp_path):
-    from export.atomic import atomic_directory
+    from official_encoders.fileio.atomic import atomic_directory
 
     target = tmp_path / "out"
     with atomic_directory(target) as staging:

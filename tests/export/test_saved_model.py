@@ -61,7 +61,7 @@ def test_signatures_outputs_and_assets(exports, vocab_dir):
     loaded = tf.saved_model.load(str(exports["bert"][1]))
     serving = loaded.signatures["serving_default"]
     assert set(serving.structured_outputs) == {"pooled_output", "sequence_output"}
-    assert set(serving.structured_input_signature[1]) == set(saved_model.ENCODER_INPUTS)
+    assert set(serving.structured_input_signature[1]) == set(saved_model.INPUT_KEYS)
     mlm = loaded.signatures["mlm"]
     assert set(mlm.structured_outputs) == {"pooled_output", "sequence_output", "mlm_logits"}
     inputs = _inputs()
@@ -106,7 +106,7 @@ def test_fine_tuning_through_keras_layer_and_mlm_gradients(exports):
     import tf_keras
 
     result, path = exports["bert"]
-    names = saved_model.ENCODER_INPUTS
+    names = saved_model.INPUT_KEYS
     inputs = {k: tf_keras.Input([None], dtype=tf.int32, name=k) for k in names}
     layer = hub.KerasLayer(str(path), trainable=True)
     logits = tf_keras.layers.Dense(2)(layer(inputs)["pooled_output"])
@@ -167,7 +167,7 @@ def test_regularization_losses_reach_keras_layer(tmp_path, vocab_dir):
     expected = 0.5 * np.sum(np.square(kernel.numpy()))
     assert len(loaded.regularization_losses) == 1
     np.testing.assert_allclose(loaded.regularization_losses[0](), expected, rtol=1e-5)
-    inputs = {k: tf_keras.Input([None], dtype=tf.int32, name=k) for k in saved_model.ENCODER_INPUTS}
+    inputs = {k: tf_keras.Input([None], dtype=tf.int32, name=k) for k in saved_model.INPUT_KEYS}
     layer = hub.KerasLayer(loaded, trainable=True)
     model = tf_keras.Model(inputs, layer(inputs)["pooled_output"])
     np.testing.assert_allclose(sum(model.losses), expected, rtol=1e-5)
@@ -183,7 +183,7 @@ def test_gradients_under_a_persistent_tape(exports, family, head):
     inputs = _inputs(positions=(head == "mlm"))
     sub = getattr(loaded, head)
     with tf.GradientTape(persistent=True) as tape:
-        root = loaded({k: inputs[k] for k in saved_model.ENCODER_INPUTS}, training=True)
+        root = loaded({k: inputs[k] for k in saved_model.INPUT_KEYS}, training=True)
         head_out = sub(inputs, training=True)[saved_model.HEAD_OUTPUTS[head]]
         root_loss = tf.reduce_sum(root["pooled_output"] ** 2) + tf.reduce_sum(root["sequence_output"] ** 2)
         head_loss = tf.reduce_sum(tf.cast(head_out, tf.float32) ** 2)

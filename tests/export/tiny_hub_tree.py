@@ -3,16 +3,17 @@
 import pathlib
 import shutil
 
-from export import publish
+from export.publish.manifest import source_record, write_manifest
+from export.publish.staging import stage_version
 from tests.official_encoders import tiny_saved_models
 
 
 def publish_saved_model(hub_root, publisher, name, version, saved_model_dir, card=None):
     """Publishes a copy of `saved_model_dir` with export.publish (MANIFEST.json, tarball, card)."""
-    with publish.stage_version(hub_root, publisher, name) as staged:
+    with stage_version(hub_root, publisher, name) as staged:
         shutil.copytree(saved_model_dir, staged.path)
-        publish.write_manifest(staged.path, artifact="encoder",
-                               source=publish.source_record("test", saved_model_dir, []))
+        write_manifest(staged.path, artifact="encoder",
+                               source=source_record("test", saved_model_dir, []))
         published = staged.publish(
             version=version,
             render_card=lambda n: card or f"# {publisher}/{name}\n\nVersion {n}.\n")
@@ -35,10 +36,10 @@ def export_tiny_bert(hub_root, work_dir, seq_length=16):
     """A tiny real BERT (+MLM) and its WordPiece preprocessor, exported by `python -m export`'s pipeline.
 
     Returns (result, encoder_dir, preprocessor_dir): `result` is the source
-    export.sources.ImportResult (the Keras 3 model the export was made from).
+    official_encoders.checkpoints.ImportResult (the Keras 3 model the export was made from).
     """
     from export import pipeline
-    from export.sources.tf2 import save_pretrained
+    from official_encoders.checkpoints.tf2 import save_pretrained
     from tests.export import tiny_models
 
     work_dir = pathlib.Path(work_dir)

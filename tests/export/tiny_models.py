@@ -4,18 +4,16 @@ import pathlib
 
 import numpy as np
 
+from tests.common.tiny_configs import tiny_config as shared_tiny_config
+
 SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 WORDS = ("the quick brown fox jumps over lazy dog hello world a man is playing guitar on stage "
          "cat sleeps sofa all morning how do i reset my password recipe needs two cups of flour").split()
 
 
 def tiny_config(family, **changes):
-    from official_encoders import EncoderConfig
-
-    config = EncoderConfig(family=family, vocab_size=100, hidden_size=16, num_layers=2, num_heads=2,
-                           intermediate_size=32, max_position_embeddings=64,
-                           embedding_size=8 if family in ("albert", "electra") else None)
-    return config.replace(**changes) if changes else config
+    """The shared tiny config, with room for the preprocessors' 64-token sequences."""
+    return shared_tiny_config(family, **dict(dict(max_position_embeddings=64), **changes))
 
 
 def write_vocab(directory, size=100):
@@ -45,8 +43,8 @@ def write_sp_model(directory, size=100):
 
 
 def tiny_result(family, head, vocab_file=None, sp_model_file=None, do_lower_case=True, **changes):
-    """An export.sources.ImportResult around a randomly initialised tiny encoder."""
-    from export.sources import ImportReport, ImportResult
+    """An official_encoders.checkpoints.ImportResult around a randomly initialised tiny encoder."""
+    from official_encoders.checkpoints import ImportReport, ImportResult
     from official_encoders import EncoderWithMaskedLM, EncoderWithRtd, build_encoder
 
     config = tiny_config(family, **changes)

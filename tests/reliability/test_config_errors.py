@@ -5,13 +5,13 @@ import json
 import pytest
 
 from official_encoders import build_encoder, from_pretrained
-from official_encoders.configs import EncoderConfig
-from official_encoders.presets import get_preset, preset_names
+from official_encoders.models.configs import EncoderConfig
+from official_encoders.models.presets import get_preset, preset_names
+from tests.common.tiny_configs import TINY_SIZES
 
 SIZES = ("vocab_size", "hidden_size", "num_layers", "num_heads", "intermediate_size",
          "max_position_embeddings", "type_vocab_size", "embedding_size")
-TINY = dict(vocab_size=100, hidden_size=16, num_layers=2, num_heads=2, intermediate_size=32,
-            max_position_embeddings=24)
+TINY = dict(TINY_SIZES)
 
 
 def test_unknown_keys_are_listed_with_the_known_ones():
@@ -101,7 +101,7 @@ def test_unknown_preset_lists_close_matches(typo, expected):
 
 
 def test_unknown_preset_with_no_close_match_points_to_the_list(tmp_path):
-    with pytest.raises(KeyError, match=r"unknown encoder preset 'zzz'\. See official_encoders\.presets\.preset_names\(\)"):
+    with pytest.raises(KeyError, match=r"unknown encoder preset 'zzz'\. See official_encoders\.models\.presets\.preset_names\(\)"):
         get_preset("zzz")
     with pytest.raises(FileNotFoundError, match=r"neither a local directory nor a catalog name.*Nothing is downloaded"):
         from_pretrained("bert-base-uncasd", cache_dir=tmp_path)

@@ -10,7 +10,7 @@ import pytest
 import tensorflow as tf
 
 from official_encoders import build_encoder
-from tests.official_encoders.encoder_checks import tiny_config
+from tests.common.tiny_configs import tiny_config
 
 FAMILIES = ("bert", "albert", "electra")
 VOCAB, TYPE_VOCAB, MAX_POSITIONS = 100, 2, 24  # tiny_config's limits

@@ -21,9 +21,12 @@ import uuid
 import numpy as np
 import pytest
 
-from export import pipeline, publish
+from export import pipeline
 from tests.export import tiny_models
 from tests.reliability import forms
+from export.publish.staging import directory_size
+from official_encoders.hub.layout import LOCK_NAME, published_versions
+from official_encoders.hub.manifest import manifest_problems, read_manifest
 
 ROOT = pathlib.Path(os.path.abspath(__file__)).parents[2]
 ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -32,7 +35,7 @@ ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
 @pytest.fixture(scope="module")
 def tiny_hf(tmp_path_factory):
     """A Hugging Face directory of a tiny BERT with its MLM head and vocab.txt."""
-    from tests.export.sources.hf_dirs import write_hf_dir
+    from tests.official_encoders.checkpoints.hf_dirs import write_hf_dir
 
     result = tiny_models.tiny_result("bert", "mlm")
     directory = write_hf_dir(tmp_path_factory.mktemp("hf") / "bert", result.model, "bert", head="mlm")
@@ -62,7 +65,7 @@ def _snapshot(hub):
 
 def _assert_only_complete_versions(hub):
     for directory in _version_dirs(hub):
-        assert publish.check_manifest(directory) == [], directory
+        assert manifest_problems(directory, require=True) == [], directory
         number = directory.name
         assert (directory.parent / f"{number}.tar.gz").is_file(), directory
         relative = directory.parent.relative_to(hub)
@@ -100,10 +103,10 @@ def test_sigkill_at_random_points_never_shows_a_partial_version(tiny_hf, tmp_pat
     gc = _run([sys.executable, "-m", "export", "--gc", "--gc_older_than=0", f"--hub_root={hub}"])
     assert gc.returncode == 0, gc.stderr
     assert list(hub.rglob(".tmp-*")) == []
-    published = publish.published_versions(hub, "local", "m")
+    published = published_versions(hub, "local", "m")
     last = _run(_args(tiny_hf, hub))
     assert last.returncode == 0, last.stderr[-3000:]
-    assert publish.published_versions(hub, "local", "m") == published + [published[-1] + 1]
+    assert published_versions(hub, "local", "m") == published + [published[-1] + 1]
     assert published == list(range(1, len(published) + 1))
     _assert_only_complete_versions(hub)
     forms.record("export_kills", kills=len(killed_at), finished_before_kill=finished_before_kill,
@@ -126,8 +129,8 @@ def test_concurrent_exports_get_distinct_versions_or_refuse_cleanly(tiny_hf, tmp
     versions = sorted(int(line.split()[2].rstrip(":")) for out in ok for line in out.splitlines()
                       if line.strip().startswith("encoder version"))
     assert versions == list(range(2, 2 + len(ok)))  # distinct, no gaps
-    assert publish.published_versions(hub, "local", "m") == [1, *versions]
-    assert publish.published_versions(hub, "local", "m_preprocess") == [1, *versions]
+    assert published_versions(hub, "local", "m") == [1, *versions]
+    assert published_versions(hub, "local", "m_preprocess") == [1, *versions]
     after = _snapshot(hub)
     assert {k: v for k, v in after.items() if k in before} == before
     _assert_only_complete_versions(hub)
@@ -171,7 +174,7 @@ def _limit_file_size(limit):
 def test_disk_full_during_export_publishes_nothing_and_removes_temp_data(tiny_hf, tmp_path):
     reference = tmp_path / "reference"
     assert _run(_args(tiny_hf, reference)).returncode == 0
-    needed = publish.directory_size(reference)
+    needed = directory_size(reference)
     # Room for part of one export: the failure lands at a different stage at each level.
     fractions = forms.scale([0.3], [0.05, 0.3, 0.6, 0.9])
     outcomes = []
@@ -196,7 +199,7 @@ def test_disk_full_during_export_publishes_nothing_and_removes_temp_data(tiny_hf
                 or "ENOSPC" in done.stderr or "EFBIG" in done.stderr, done.stderr[-3000:]
             assert _version_dirs(hub) == []
             assert list(hub.rglob(".tmp-*")) == []
-            assert [p for p in hub.rglob("*") if p.is_file() and p.name != publish.LOCK_NAME] == []
+            assert [p for p in hub.rglob("*") if p.is_file() and p.name != LOCK_NAME] == []
             outcomes.append(fraction)
         if disk is not None:
             # With the space back, the same place takes a complete export.
@@ -257,7 +260,7 @@ def test_check_inputs_false_exports_no_input_checks_and_equal_outputs(tiny_hf, t
                                          name=f"m_{check}", check_inputs=check)
         summary = pipeline.run_export(options, printer=lambda line: None)
         paths[check] = pathlib.Path(summary.artifacts[0].path)
-        assert publish.read_manifest(paths[check])["check_inputs"] is check
+        assert read_manifest(paths[check])["check_inputs"] is check
     messages = (b"input_word_ids must be in [0, vocab_size", b"input_type_ids must be in [0, type_vocab_size",
                 b"input_mask values must be 0 or 1")
     checked_pb = (paths[True] / "saved_model.pb").read_bytes()

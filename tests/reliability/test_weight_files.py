@@ -19,13 +19,13 @@ import random
 import numpy as np
 import pytest
 
-from export.sources import CorruptWeightsFile, safetensors_file, tf1
-from export.sources.hf import load_hf
-from export.sources.mapping import expand
+from official_encoders.checkpoints import CorruptWeightsFile, safetensors_file, tf1
+from official_encoders.checkpoints.hf import load_hf
+from official_encoders.checkpoints.mapping import expand
 from official_encoders import build_encoder
-from tests.export.sources.hf_dirs import hf_tensors, write_hf_dir
-from tests.export.sources.tf1_writer import write_tf1_checkpoint
-from tests.official_encoders.encoder_checks import tiny_config
+from tests.official_encoders.checkpoints.hf_dirs import hf_tensors, write_hf_dir
+from tests.official_encoders.checkpoints.tf1_writer import write_tf1_checkpoint
+from tests.common.tiny_configs import tiny_config
 from tests.reliability import forms
 
 WORD_EMBEDDINGS = "embeddings.word_embeddings.weight"
@@ -389,7 +389,7 @@ def test_flipped_bits_in_tf1_files_are_refused_or_harmless(encoder, tf1_checkpoi
 
 
 def test_truncated_tf2_checkpoint_is_refused_naming_file_and_tensor(encoder, tmp_path):
-    from export.sources import tf2
+    from official_encoders.checkpoints import tf2
 
     prefix = tf2.save_tf2(encoder, str(tmp_path / "ckpt"))
     config = tmp_path / "encoder_config.json"

@@ -1,0 +1,1 @@
+"""Publishing versions into the hub tree: staging and commit, manifest writing, tarball, gc."""

@@ -1,0 +1,115 @@
+"""Our own format: a tf.train.Checkpoint of an encoder (with or without its head), by variable path.
+
+The checkpoint holds one entry per variable, keyed by the variable's stable
+path (`transformer/layer_0/self_attention/query/kernel`, `masked_lm/output_bias`),
+so loading is by name like every other importer and reports loaded, missing
+and unused tensors. A directory written by `save_pretrained` is what
+`official_encoders.from_pretrained` reads:
+
+    <dir>/encoder_config.json   {"format": "official_encoders.tf2", "config": {...}, "do_lower_case": ...}
+    <dir>/ckpt.index, <dir>/ckpt.data-*
+    <dir>/vocab.txt or <dir>/spiece.model (when known)
+"""
+
+import json
+import os
+import re
+import shutil
+
+import tensorflow as tf
+
+from official_encoders.fileio.atomic import atomic_directory
+from official_encoders.checkpoints.checkpoint_file import CheckpointReader, data_files
+from official_encoders.checkpoints.mapping import Row, assign
+from official_encoders.checkpoints.report import ImportResult
+from official_encoders.models import EncoderWithMaskedLM, EncoderWithRtd, build_encoder
+from official_encoders.models.configs import EncoderConfig
+
+FORMAT = "official_encoders.tf2"
+CONFIG_FILE = "encoder_config.json"
+CHECKPOINT_NAME = "ckpt"
+_ROOT = "weights"
+_KEY = re.compile(rf"^{_ROOT}/(.+)/\.ATTRIBUTES/VARIABLE_VALUE$")
+
+
+def _unescape(name):
+    """Undo the checkpoint's escaping of dict keys ("." -> "..", "/" -> ".S")."""
+    return re.sub(r"\.(.)", lambda m: {".": ".", "S": "/"}.get(m.group(1), m.group(0)), name)
+
+
+def save_tf2(model, ckpt_prefix):
+    """Write every variable of `model` (encoder, EncoderWithMaskedLM or EncoderWithRtd); returns the prefix."""
+    weights = {v.path: v.value if hasattr(v, "value") else v for v in model.weights}
+    return tf.train.Checkpoint(**{_ROOT: weights}).write(os.fspath(ckpt_prefix))
+
+
+def _read_config(config_file):
+    with open(config_file, encoding="utf-8") as f:
+        data = json.load(f)
+    if data.get("format") == FORMAT:
+        return EncoderConfig.from_dict(data["config"]), data
+    return EncoderConfig.from_dict(data), {}
+
+
+def load_tf2(ckpt_prefix, config_file=None, allow_missing=()):
+    """Rebuild the model saved by save_tf2; its head (MLM, RTD or none) is read from the checkpoint.
+
+    `config_file` is our encoder_config.json or a plain EncoderConfig JSON; by
+    default the encoder_config.json next to the checkpoint.
+    """
+    ckpt_prefix = os.fspath(ckpt_prefix)
+    if os.path.isdir(ckpt_prefix):
+        ckpt_prefix = os.path.join(ckpt_prefix, CHECKPOINT_NAME)
+    if not os.path.exists(ckpt_prefix + ".index"):
+        raise FileNotFoundError(f"no tf2 checkpoint at prefix {ckpt_prefix} ({ckpt_prefix}.index does not exist)")
+    if config_file is None:
+        config_file = os.path.join(os.path.dirname(ckpt_prefix), CONFIG_FILE)
+        if not os.path.exists(config_file):
+            raise FileNotFoundError(f"tf2 checkpoint {ckpt_prefix} needs its config: pass config_file= "
+                                    f"(export CLI: --config_file); {config_file} does not exist")
+    config, meta = _read_config(config_file)
+    reader = CheckpointReader(ckpt_prefix, what=f"tf2 checkpoint {ckpt_prefix}")
+    keys = {}
+    for key in reader.get_variable_to_shape_map():
+        found = _KEY.match(key)
+        if found:
+            keys[_unescape(found.group(1))] = key
+    if not keys:
+        raise ValueError(f"{ckpt_prefix} is not a checkpoint written by save_tf2 (no '{_ROOT}/...' entries)")
+    encoder = build_encoder(config)
+    if any(name.startswith("masked_lm/") for name in keys):
+        model = EncoderWithMaskedLM(encoder)
+    elif any(name.startswith("rtd/") for name in keys):
+        model = EncoderWithRtd(encoder)
+    else:
+        model = encoder
+    rows = [Row(v.path, v.path) for v in model.weights]
+    report = assign(model, rows, keys, lambda name: reader.get_tensor(keys[name]), allow_missing=allow_missing,
+                    what=f"tf2 checkpoint {ckpt_prefix}")
+    directory = os.path.dirname(ckpt_prefix)
+    assets = {k: os.path.join(directory, meta[k]) for k in ("vocab_file", "sp_model_file") if meta.get(k)}
+    files = [ckpt_prefix + ".index", os.fspath(config_file)] + data_files(ckpt_prefix) + list(assets.values())
+    return ImportResult(config=config, model=model, encoder=encoder, report=report,
+                        vocab_file=assets.get("vocab_file"), sp_model_file=assets.get("sp_model_file"),
+                        do_lower_case=meta.get("do_lower_case"), source_files=files)
+
+
+def save_pretrained(result, directory):
+    """Write an ImportResult as a directory from_pretrained can read. Refuses to overwrite.
+
+    Written into a temporary sibling and renamed into place, so a failure
+    leaves nothing half-written behind.
+    """
+    directory = os.path.abspath(os.fspath(directory))
+    with atomic_directory(directory) as staging:
+        staging = os.fspath(staging)
+        meta = {"format": FORMAT, "config": result.config.to_dict(), "do_lower_case": result.do_lower_case}
+        for key, name in (("vocab_file", "vocab.txt"), ("sp_model_file", "spiece.model")):
+            source = getattr(result, key)
+            if source:
+                shutil.copyfile(source, os.path.join(staging, name))
+                meta[key] = name
+        save_tf2(result.model, os.path.join(staging, CHECKPOINT_NAME))
+        with open(os.path.join(staging, CONFIG_FILE), "w", encoding="utf-8") as f:
+            json.dump(meta, f, indent=2, sort_keys=True)
+    return directory

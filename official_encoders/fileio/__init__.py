@@ -1,0 +1,1 @@
+"""File-writing primitives shared by the library and the export: the one atomic-rename helper."""

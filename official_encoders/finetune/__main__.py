@@ -1,0 +1,74 @@
+"""python -m official_encoders.finetune: the fine-tuning CLI (see the package docstring)."""
+
+import dataclasses
+import json
+import sys
+
+from absl import app
+from absl import flags
+
+from official_encoders.finetune.distribute import split_cpu
+from official_encoders.finetune.params import STRATEGIES, FinetuneParams, apply_params_override
+from official_encoders.finetune.run import run
+
+FLAGS = flags.FLAGS
+_DEFAULTS = FinetuneParams()
+def define_flags():
+    """Declares the flags; only when run as a program, so importing this module never clashes."""
+    flags.DEFINE_string("hub_module_url", None, "Encoder handle: path, http(s) URL or hub handle.")
+    flags.DEFINE_string("preprocess_url", None, "Preprocessor handle (default: built from the encoder's vocab asset).")
+    flags.DEFINE_string("init_checkpoint", None, "Encoder weights: tf1:/tf2:/hf:/preset: source, a checkpoint prefix (save_tf2, google-research TF1 or encoder/ root) or a .weights.h5 file.")
+    flags.DEFINE_string("config_file", None, "Encoder config JSON for --init_checkpoint (bert_config.json or ours).")
+    flags.DEFINE_string("vocab_file", None, "WordPiece vocabulary for --init_checkpoint.")
+    flags.DEFINE_string("sp_model_file", None, "SentencePiece model for --init_checkpoint.")
+    flags.DEFINE_bool("do_lower_case", _DEFAULTS.do_lower_case, "Lower-case text with --vocab_file.")
+    flags.DEFINE_string("train_data", None, "Training examples, .tsv or .csv.")
+    flags.DEFINE_string("eval_data", None, "Evaluation examples, .tsv or .csv (evaluated every epoch).")
+    flags.DEFINE_string("text_columns", _DEFAULTS.text_columns, "One or two text columns (names or 0-based indices).")
+    flags.DEFINE_string("label_column", _DEFAULTS.label_column, "Label column (name or 0-based index).")
+    flags.DEFINE_bool("has_header", _DEFAULTS.has_header, "Whether the data files start with a header row.")
+    flags.DEFINE_integer("seq_length", _DEFAULTS.seq_length, "Packed sequence length.")
+    flags.DEFINE_integer("epochs", _DEFAULTS.epochs, "Training epochs.")
+    flags.DEFINE_integer("batch_size", _DEFAULTS.batch_size, "Global batch size.")
+    flags.DEFINE_float("learning_rate", _DEFAULTS.learning_rate, "AdamW learning rate.")
+    flags.DEFINE_float("dropout", _DEFAULTS.dropout, "Dropout before the classification layer.")
+    flags.DEFINE_string("model_dir", None, "Output: TensorBoard logs in logs/, the SavedModel in export/.")
+    flags.DEFINE_enum("distribution_strategy", _DEFAULTS.distribution_strategy, STRATEGIES, "tf.distribute strategy.")
+    flags.DEFINE_integer("num_cpu_devices", 1, "Split the CPU into this many logical devices (for mirrored on CPU).")
+    flags.DEFINE_integer("seed", 0, "Random seed.")
+    flags.DEFINE_string("params_override", None, "Comma-separated key=value, e.g. task.hub_module_url=...,trainer.epochs=2.")
+
+
+def params_from_flags():
+    params = FinetuneParams()
+    explicitly_set = set()
+    for field in dataclasses.fields(FinetuneParams):
+        if field.name in FLAGS:
+            setattr(params, field.name, FLAGS[field.name].value)
+            if FLAGS[field.name].present:
+                explicitly_set.add(field.name)
+    return apply_params_override(params, FLAGS.params_override, explicitly_set)
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
+    try:
+        params = params_from_flags().validate()
+    except ValueError as error:
+        raise app.UsageError(str(error))
+    split_cpu(params.num_cpu_devices)
+    summary = run(params, verbose=1 if sys.stdout.isatty() else 2)
+    history = summary["history"]
+    last = {k: round(v[-1], 4) for k, v in history.items()}
+    print(f"Fine-tuned {params.hub_module_url or params.init_checkpoint} on "
+          f"{summary['examples']['train']} examples for {params.epochs} epochs "
+          f"({summary['replicas']} replica(s), {params.distribution_strategy}) in "
+          f"{summary['seconds']}s; last epoch {json.dumps(last, sort_keys=True)}; "
+          f"exported to {summary['export_dir']}", flush=True)
+    print("SUMMARY " + json.dumps(summary, sort_keys=True), flush=True)
+
+
+if __name__ == "__main__":
+    define_flags()
+    app.run(main)

@@ -1,0 +1,113 @@
+"""The settings of a fine-tuning run, and `--params_override` parsing (task.*, trainer.*, runtime.*)."""
+
+import dataclasses
+
+from preprocessors.tokenizer_factory import DEFAULT_DO_LOWER_CASE
+
+TEXT_INPUT_NAMES = {1: ("sentence",), 2: ("sentence1", "sentence2")}
+STRATEGIES = ("one_device", "mirrored", "multi_worker_mirrored")
+
+
+@dataclasses.dataclass
+class FinetuneParams:
+    """Every setting of a run; flags and --params_override both fill this."""
+
+    hub_module_url: str = None
+    preprocess_url: str = None
+    init_checkpoint: str = None
+    config_file: str = None
+    vocab_file: str = None
+    sp_model_file: str = None
+    do_lower_case: bool = DEFAULT_DO_LOWER_CASE
+    train_data: str = None
+    eval_data: str = None
+    text_columns: str = "sentence"
+    label_column: str = "label"
+    has_header: bool = True
+    seq_length: int = 128
+    epochs: int = 3
+    batch_size: int = 32
+    learning_rate: float = 3e-5
+    dropout: float = 0.1
+    model_dir: str = None
+    distribution_strategy: str = "one_device"
+    num_cpu_devices: int = 1
+    seed: int = 0
+
+    def validate(self):
+        if bool(self.hub_module_url) == bool(self.init_checkpoint):
+            raise ValueError(
+                "Give exactly one encoder source: --hub_module_url=<handle> or "
+                "--init_checkpoint=<ckpt> with --config_file (also settable as "
+                "task.hub_module_url / task.init_checkpoint in --params_override).")
+        for name in ("train_data", "model_dir"):
+            if not getattr(self, name):
+                raise ValueError(f"--{name} is required.")
+        if self.distribution_strategy not in STRATEGIES:
+            raise ValueError(f"--distribution_strategy={self.distribution_strategy!r}; "
+                             f"allowed: {', '.join(STRATEGIES)}.")
+        for name in ("seq_length", "epochs", "batch_size", "num_cpu_devices"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"--{name} must be a positive integer, got {getattr(self, name)}.")
+        if not 0 < self.learning_rate < 1:
+            raise ValueError(f"--learning_rate must be in (0, 1), got {self.learning_rate}.")
+        if len(self.text_column_list) not in TEXT_INPUT_NAMES:
+            raise ValueError(f"--text_columns={self.text_columns!r}: give one column (sentence) "
+                             "or two (sentence pair), comma-separated.")
+        return self
+
+    @property
+    def text_column_list(self):
+        return [c.strip() for c in self.text_columns.split(",") if c.strip()]
+
+
+# --params_override key -> FinetuneParams field.
+OVERRIDE_KEYS = {
+    **{f"task.{name}": name for name in (
+        "hub_module_url", "preprocess_url", "init_checkpoint", "config_file", "vocab_file",
+        "sp_model_file", "do_lower_case", "train_data", "eval_data", "text_columns",
+        "label_column", "has_header", "seq_length", "dropout")},
+    **{f"trainer.{name}": name for name in ("epochs", "batch_size", "learning_rate", "seed")},
+    "runtime.distribution_strategy": "distribution_strategy",
+    "runtime.num_cpu_devices": "num_cpu_devices",
+    "runtime.model_dir": "model_dir",
+}
+
+
+def _typed(field, text):
+    kind = {f.name: f.type for f in dataclasses.fields(FinetuneParams)}[field]
+    if kind in (bool, "bool"):
+        if text.lower() not in ("true", "false", "1", "0"):
+            raise ValueError(f"{field} must be true or false, got {text!r}.")
+        return text.lower() in ("true", "1")
+    if kind in (int, "int"):
+        return int(text)
+    if kind in (float, "float"):
+        return float(text)
+    return text
+
+
+def apply_params_override(params, override, explicitly_set=()):
+    """Applies 'a.b=v,c.d=w' to `params`; refuses unknown keys and conflicts with flags."""
+    if not override:
+        return params
+    items = []
+    for part in filter(None, (p.strip() for p in override.replace("\n", ",").split(","))):
+        if "=" in part:
+            items.append(part)
+        elif items:  # a comma inside a value, e.g. task.text_columns=first,second
+            items[-1] += "," + part
+        else:
+            raise ValueError(f"--params_override item {part!r} is not key=value.")
+    for item in items:
+        key, value = (s.strip() for s in item.split("=", 1))
+        if key not in OVERRIDE_KEYS:
+            raise ValueError(f"--params_override: unknown key {key!r}; allowed: "
+                             f"{', '.join(sorted(OVERRIDE_KEYS))}.")
+        field = OVERRIDE_KEYS[key]
+        typed = _typed(field, value)
+        if field in explicitly_set and getattr(params, field) != typed:
+            raise ValueError(f"--{field}={getattr(params, field)!r} conflicts with "
+                             f"--params_override {key}={value!r}; give it once.")
+        setattr(params, field, typed)
+    return params

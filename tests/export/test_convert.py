@@ -1,0 +1,24 @@
+"""The convert CLI fills a from_pretrained cache entry (overwrite refusal: test_tf2's save_pretrained test)."""
+
+import pathlib
+import subprocess
+import sys
+
+import official_encoders
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+
+def _convert(*args):
+    return subprocess.run([sys.executable, "-m", "export.convert", *args], cwd=ROOT, capture_output=True,
+                          text=True)
+
+
+def test_convert_then_from_pretrained(tmp_path):
+    name = "small_bert/bert_en_uncased_L-2_H-128_A-2"
+    out = tmp_path / "cache" / name
+    run = _convert("--source=preset:google/bert_uncased_L-2_H-128_A-2", f"--output_dir={out}")
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "summary: bert L=2 H=128 A=2" in run.stdout and "[2/2] writing" in run.stdout
+    encoder = official_encoders.from_pretrained(name, cache_dir=tmp_path / "cache")
+    assert encoder.config.num_layers == 2 and encoder.config.hidden_size == 128

@@ -1,0 +1,22 @@
+"""The examples in the public classes' docstrings run and print what they say."""
+
+import doctest
+
+import pytest
+
+import official_encoders
+from official_encoders import models
+from official_encoders.models import configs
+
+
+@pytest.mark.parametrize("obj", [
+    official_encoders.BertEncoder, official_encoders.AlbertEncoder, official_encoders.ElectraEncoder,
+    configs.EncoderConfig, models.build_encoder,
+], ids=lambda obj: obj.__name__)
+def test_docstring_example_runs(obj):
+    examples = doctest.DocTestFinder(recurse=False).find(obj, obj.__name__, globs={})
+    assert examples and examples[0].examples, f"{obj.__name__} has no example"
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
+    for test in examples:
+        runner.run(test)
+    assert runner.failures == 0, f"{runner.failures} example line(s) of {obj.__name__} failed"
