@@ -23,7 +23,10 @@ Two paths give the same ids (tested on the corpus):
   normalises word by word, so offsets can point into the input. That is
   equivalent: the split characters are never changed by normalisation, and the
   few characters that NFD turns into punctuation (GREEK VARIA, NOT EQUAL TO,
-  ...) are split on directly.
+  ...) are split on directly. Normalisation works character by character, so
+  each input character becomes its own run of the normalised word (empty when
+  dropped, two or three jamo for a Hangul syllable); a piece spans the input
+  characters behind its first and last byte, as HF's offset_mapping does.
 
 Reference differences, all deliberate: the reference implementations disagree
 among themselves on a few points and this module follows HF `tokenizers`
@@ -70,6 +73,12 @@ def _lowercase_fixes():
         icu = tf.strings.lower(tf.constant(cased), encoding="utf-8").numpy()
     return tuple((c, c.lower()) for c, got in zip(cased, icu)
                  if got.decode("utf-8") != c.lower())
+
+
+def _utf8_length(code_points):
+    """The number of UTF-8 bytes of each code point, int64."""
+    code_points = tf.cast(code_points, tf.int64)
+    return 1 + sum(tf.cast(code_points >= limit, tf.int64) for limit in (0x80, 0x800, 0x10000))
 
 
 SPECIAL_TOKENS = {
@@ -185,61 +194,81 @@ class BertWordpieceTokenizer(tf.Module):
         needed = tf.reduce_any(tf.strings.regex_full_match(words, f"(?s).*{pattern}.*"))
         return tf.cond(needed, fix, lambda: words)
 
-    def _unknown_if_too_long(self, words):
-        """Replaces words longer than max_chars_per_word characters by [UNK]."""
-        too_long = tf.strings.length(words, unit="UTF8_CHAR") > self.max_chars_per_word
-        return tf.where(too_long, self._unknown_token, words)
+    def _too_long(self, normalized):
+        """Whether each normalised word has more than max_chars_per_word characters ([UNK])."""
+        return tf.strings.length(normalized, unit="UTF8_CHAR") > self.max_chars_per_word
 
     def tokenize_with_offsets(self, strings):
         """Returns (ids, starts, ends), each [batch, (tokens)].
 
         ids are int32; starts/ends are int64 byte offsets into the input (after
-        invalid UTF-8 is replaced by U+FFFD), so input[start:end] is the text a
-        piece came from. Normalisation is mapped back character by character when
-        it kept the word's character count (e.g. "Café" -> "cafe"); where it did
-        not (decomposed accents, dropped control characters, [UNK] for a long
-        word) every piece of that word spans the whole word.
+        invalid UTF-8 is replaced by U+FFFD), so input[start:end] is exactly the
+        input characters a piece came from, also where normalisation changes a
+        word's length ("ǅ" -> "dz", a stripped accent, a dropped control char).
+        An [UNK] piece spans its word's characters that survive normalisation.
         """
         strings = unicode_rules.sanitize_utf8(tf.convert_to_tensor(strings, tf.string))
-        words, word_starts, word_ends = self._split_words(strings)
+        words, word_starts, _ = self._split_words(strings)
         flat_words = words.flat_values
-        normalized = self._unknown_if_too_long(self._normalize_words(flat_words))
-        ids, piece_starts, piece_ends = self._wordpiece.tokenize_with_offsets(normalized)
-        starts, ends = self._input_offsets(flat_words, normalized, piece_starts, piece_ends)
+        normalized = self._normalize_words(flat_words)
+        too_long = self._too_long(normalized)
+        ids, piece_starts, piece_ends = self._wordpiece.tokenize_with_offsets(
+            tf.where(too_long, self._unknown_token, normalized))
+        starts, ends = self._input_offsets(flat_words, too_long, piece_starts, piece_ends)
         word_start = tf.expand_dims(word_starts.flat_values, 1)
         # Words that normalise to nothing (e.g. only control characters) have no
         # pieces, so they vanish here.
         return tuple(words.with_flat_values(x).merge_dims(1, 2)
                      for x in (ids, word_start + starts, word_start + ends))
 
-    def _input_offsets(self, words, normalized, piece_starts, piece_ends):
-        """Maps piece byte offsets in normalised words to byte offsets in the input words."""
-        word_bytes = tf.cast(tf.strings.length(words), tf.int64)
-        same_chars = tf.equal(tf.strings.length(words, unit="UTF8_CHAR"),
-                              tf.strings.length(normalized, unit="UTF8_CHAR"))
-        char_starts = tf.strings.unicode_decode_with_offsets(words, "UTF-8")[1]
+    def _input_offsets(self, words, too_long, piece_starts, piece_ends):
+        """Maps piece byte offsets in normalised words to byte offsets in the input words.
+
+        Every input character normalises on its own to a run of bytes of its
+        normalised word (an empty run when it is dropped). Laid end to end over the
+        batch, the runs' ends are sorted, so a search finds the input character
+        behind a piece's first byte and behind its last byte.
+        """
+        codes, char_starts = tf.strings.unicode_decode_with_offsets(words, "UTF-8")
+        run_bytes = self._normalized_bytes(codes.flat_values)
+        run_ends = tf.cumsum(run_bytes)
+        word_bytes = tf.reduce_sum(codes.with_flat_values(run_bytes), axis=1)
+        word_base = tf.cumsum(word_bytes, exclusive=True)
         piece_word = piece_starts.value_rowids()
-        piece_normalized = tf.gather(normalized, piece_word)
+        # An [UNK] for a long word was tokenized from the string "[UNK]"; it spans the whole word.
+        long_piece = tf.gather(too_long, piece_word)
+        first = tf.where(long_piece, tf.constant(0, tf.int64), piece_starts.flat_values)
+        last = tf.where(long_piece, tf.gather(word_bytes, piece_word), piece_ends.flat_values) - 1
+        base = tf.gather(word_base, piece_word)
+        # Kept inside the piece's word, should per-character normalisation ever
+        # disagree with the word's.
+        lowest = tf.gather(codes.row_splits[:-1], piece_word)
+        highest = tf.gather(codes.row_splits[1:], piece_word) - 1
 
-        def to_input(byte_offset):
-            chars_before = tf.strings.length(
-                tf.strings.substr(piece_normalized, tf.zeros_like(byte_offset), byte_offset),
-                unit="UTF8_CHAR")
-            num_chars = tf.gather(char_starts.row_lengths(), piece_word)
-            index = tf.gather(char_starts.row_splits, piece_word) + tf.cast(chars_before, tf.int64)
-            at_end = tf.cast(chars_before, tf.int64) >= num_chars
-            index = tf.minimum(index, tf.maximum(tf.size(char_starts.flat_values, tf.int64) - 1, 0))
-            inside = tf.gather(tf.concat([char_starts.flat_values, [0]], 0), index)
-            return tf.where(at_end, tf.gather(word_bytes, piece_word), inside)
+        def input_char(byte):
+            found = tf.searchsorted(run_ends, base + byte, side="right", out_type=tf.int64)
+            return tf.clip_by_value(found, lowest, highest)
 
-        mapped_starts = to_input(piece_starts.flat_values)
-        mapped_ends = to_input(piece_ends.flat_values)
-        exact = tf.gather(same_chars, piece_word)
-        whole_end = tf.gather(word_bytes, piece_word)
-        starts = tf.where(exact, mapped_starts, 0)
-        ends = tf.where(exact, mapped_ends, whole_end)
-        return (piece_starts.with_flat_values(tf.cast(starts, tf.int64)),
-                piece_ends.with_flat_values(tf.cast(ends, tf.int64)))
+        char_bytes = _utf8_length(codes.flat_values)
+        first_char, last_char = input_char(first), input_char(last)
+        starts = tf.gather(char_starts.flat_values, first_char)
+        ends = tf.gather(char_starts.flat_values + char_bytes, last_char)
+        return piece_starts.with_flat_values(starts), piece_ends.with_flat_values(ends)
+
+    def _normalized_bytes(self, code_points):
+        """UTF-8 length of each character normalised on its own (0 when dropped), int64.
+
+        ASCII needs no normaliser: control characters are dropped, the rest keep
+        one byte. Only the other characters go through it.
+        """
+        code_points = tf.cast(code_points, tf.int64)
+        ascii_bytes = tf.where((code_points < 0x20) | (code_points == 0x7F), 0, 1)
+        wide = tf.where(code_points >= 0x80)
+        chars = tf.strings.unicode_encode(
+            tf.cast(tf.gather_nd(code_points, wide), tf.int32)[:, None], "UTF-8")
+        wide_bytes = tf.strings.length(self._normalize_words(chars))
+        return tf.tensor_scatter_nd_update(
+            tf.cast(ascii_bytes, tf.int64), wide, tf.cast(wide_bytes, tf.int64))
 
     def normalize(self, strings):
         """The reference's normalisation of whole strings (steps 1-3 of the module doc).
