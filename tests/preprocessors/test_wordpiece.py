@@ -4,10 +4,12 @@ Each expectation is FullTokenizer's (pure Python, unicodedata) and HF
 tokenizers' on the same vocab, computed here.
 """
 
+import numpy as np
 import pytest
 import tensorflow as tf
 from hypothesis import given, settings, strategies as st
 
+from preprocessors import wordpiece
 from preprocessors.full_tokenizer import FullTokenizer
 from preprocessors.packing import bert_pack_inputs
 from preprocessors.wordpiece import BertWordpieceTokenizer
@@ -182,3 +184,16 @@ def test_offsets_match_hf_on_hand_made_cases(offsets_vocab, lower):
     from tests.preprocessors.test_wordpiece_parity import offset_mismatches
     compared, explained, other = offset_mismatches(offsets_vocab, lower, OFFSET_CASES)
     assert (explained, other) == ([], []) and compared > 20
+
+
+@pytest.mark.parametrize("lower", [True, False])
+def test_byte_change_table_equals_normalising_each_character(lower):
+    """The table of per-character length changes, built from lines, equals one string per character."""
+    code_points = np.array([cp for cp in list(range(0x40000)) + list(range(0xE0000, 0xF0100))
+                            if not 0xD800 <= cp < 0xE000 and cp != 0x0A], np.int32)
+    chars = tf.strings.unicode_encode(code_points[:, None], "UTF-8")
+    want = tf.strings.length(wordpiece._normalize_words(chars, lower)).numpy()
+    starts, changes = wordpiece._byte_changes(lower)
+    got = changes[np.searchsorted(starts, code_points, side="right") - 1] + np.array(
+        [len(chr(cp).encode()) for cp in code_points])
+    np.testing.assert_array_equal(got, want)
