@@ -231,7 +231,8 @@ class BertWordpieceTokenizer(tf.Module):
         ids are int32; starts/ends are int64 byte offsets into the input (after
         invalid UTF-8 is replaced by U+FFFD), so input[start:end] is exactly the
         input characters a piece came from, also where normalisation changes a
-        word's length ("ǅ" -> "dz", a stripped accent, a dropped control char).
+        word's length (a Hangul syllable into jamo, a stripped accent, a dropped
+        control character).
         An [UNK] piece spans its word's characters that survive normalisation.
         """
         strings = unicode_rules.sanitize_utf8(tf.convert_to_tensor(strings, tf.string))
