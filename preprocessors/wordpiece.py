@@ -23,7 +23,10 @@ Two paths give the same ids (tested on the corpus):
   normalises word by word, so offsets can point into the input. That is
   equivalent: the split characters are never changed by normalisation, and the
   few characters that NFD turns into punctuation (GREEK VARIA, NOT EQUAL TO,
-  ...) are split on directly.
+  ...) are split on directly. Normalisation works character by character, so
+  each input character becomes its own run of the normalised word (empty when
+  dropped, two or three jamo for a Hangul syllable); a piece spans the input
+  characters behind its first and last byte, as HF's offset_mapping does.
 
 Reference differences, all deliberate: the reference implementations disagree
 among themselves on a few points and this module follows HF `tokenizers`
@@ -44,6 +47,7 @@ truncates); a batch of zero strings gives a [0, (0)] result.
 import functools
 import sys
 
+import numpy as np
 import tensorflow as tf
 import tensorflow_text as text
 
@@ -70,6 +74,67 @@ def _lowercase_fixes():
         icu = tf.strings.lower(tf.constant(cased), encoding="utf-8").numpy()
     return tuple((c, c.lower()) for c, got in zip(cased, icu)
                  if got.decode("utf-8") != c.lower())
+
+
+def _normalize_words(words, do_lower_case):
+    """Applies the reference's per-character normalisation to flat words."""
+    words = tf.strings.regex_replace(words, unicode_rules.DROPPED_CHARS, "")
+    if do_lower_case:
+        words = text.normalize_utf8(words, "NFD")
+        words = tf.strings.regex_replace(words, unicode_rules.NONSPACING_MARKS, "")
+        # The reference lower-cases character by character, so a word-final
+        # capital sigma becomes "σ", not the contextual "ς" ICU would give.
+        words = tf.strings.regex_replace(words, "Σ", "σ")
+        words = tf.strings.lower(words, encoding="utf-8")
+        words = _fix_lowercase(words)
+    return words
+
+
+def _fix_lowercase(words):
+    """Lower-cases what ICU left, in a branch taken only when such a letter occurs."""
+    fixes = _lowercase_fixes()
+    if not fixes:
+        return words
+    pattern = "[" + "".join(upper for upper, _ in fixes) + "]"
+
+    def fix():
+        fixed = words
+        for upper, lower in fixes:
+            fixed = tf.strings.regex_replace(fixed, upper, lower)
+        return fixed
+
+    needed = tf.reduce_any(tf.strings.regex_full_match(words, f"(?s).*{pattern}.*"))
+    return tf.cond(needed, fix, lambda: words)
+
+
+def _utf8_length(code_points):
+    """The number of UTF-8 bytes of each code point, int64."""
+    code_points = tf.cast(code_points, tf.int64)
+    return 1 + sum(tf.cast(code_points >= limit, tf.int64) for limit in (0x80, 0x800, 0x10000))
+
+
+@functools.lru_cache(maxsize=None)
+def _byte_changes(do_lower_case):
+    """How normalising a character on its own changes its UTF-8 length, for every code point.
+
+    A step function: (first code point of each interval, change in bytes), int32
+    and int64 numpy arrays (about 1900 intervals uncased, 60 cased). It is
+    computed once with the normaliser the graph runs, so the two agree. Lines of
+    4096 characters are normalised at once (5x faster than one string per
+    character); the "\n" between them is never changed, and NFD reorders no
+    mark across it.
+    """
+    code_points = np.arange(sys.maxunicode + 1, dtype=np.int32)
+    # Surrogates cannot be encoded, and "\n" separates the lines; neither occurs in a word.
+    code_points[0xD800:0xE000] = code_points[0x0A] = 0x20
+    with tf.init_scope():
+        chars = tf.strings.unicode_encode(code_points.reshape(-1, 4096, 1), "UTF-8")
+        lines = _normalize_words(tf.strings.reduce_join(chars, axis=1, separator="\n"),
+                                 do_lower_case)
+        normalized = tf.strings.length(tf.strings.split(lines, "\n").flat_values).numpy()
+        change = normalized - _utf8_length(code_points).numpy()
+    starts = np.concatenate([[0], np.flatnonzero(np.diff(change)) + 1])
+    return starts.astype(np.int32), change[starts].astype(np.int64)
 
 
 SPECIAL_TOKENS = {
@@ -156,90 +221,73 @@ class BertWordpieceTokenizer(tf.Module):
         return text.regex_split_with_offsets(
             strings, self._split_pattern, self._keep_pattern)
 
-    def _normalize_words(self, words):
-        """Applies the reference's per-character normalisation to flat words."""
-        words = tf.strings.regex_replace(words, unicode_rules.DROPPED_CHARS, "")
-        if self.do_lower_case:
-            words = text.normalize_utf8(words, "NFD")
-            words = tf.strings.regex_replace(words, unicode_rules.NONSPACING_MARKS, "")
-            # The reference lower-cases character by character, so a word-final
-            # capital sigma becomes "σ", not the contextual "ς" ICU would give.
-            words = tf.strings.regex_replace(words, "Σ", "σ")
-            words = tf.strings.lower(words, encoding="utf-8")
-            words = self._fix_lowercase(words)
-        return words
-
-    def _fix_lowercase(self, words):
-        """Lower-cases what ICU left, in a branch taken only when such a letter occurs."""
-        fixes = _lowercase_fixes()
-        if not fixes:
-            return words
-        pattern = "[" + "".join(upper for upper, _ in fixes) + "]"
-
-        def fix():
-            fixed = words
-            for upper, lower in fixes:
-                fixed = tf.strings.regex_replace(fixed, upper, lower)
-            return fixed
-
-        needed = tf.reduce_any(tf.strings.regex_full_match(words, f"(?s).*{pattern}.*"))
-        return tf.cond(needed, fix, lambda: words)
-
-    def _unknown_if_too_long(self, words):
-        """Replaces words longer than max_chars_per_word characters by [UNK]."""
-        too_long = tf.strings.length(words, unit="UTF8_CHAR") > self.max_chars_per_word
-        return tf.where(too_long, self._unknown_token, words)
+    def _too_long(self, normalized):
+        """Whether each normalised word has more than max_chars_per_word characters ([UNK])."""
+        return tf.strings.length(normalized, unit="UTF8_CHAR") > self.max_chars_per_word
 
     def tokenize_with_offsets(self, strings):
         """Returns (ids, starts, ends), each [batch, (tokens)].
 
         ids are int32; starts/ends are int64 byte offsets into the input (after
-        invalid UTF-8 is replaced by U+FFFD), so input[start:end] is the text a
-        piece came from. Normalisation is mapped back character by character when
-        it kept the word's character count (e.g. "Café" -> "cafe"); where it did
-        not (decomposed accents, dropped control characters, [UNK] for a long
-        word) every piece of that word spans the whole word.
+        invalid UTF-8 is replaced by U+FFFD), so input[start:end] is exactly the
+        input characters a piece came from, also where normalisation changes a
+        word's length (a Hangul syllable into jamo, a stripped accent, a dropped
+        control character).
+        An [UNK] piece spans its word's characters that survive normalisation.
         """
         strings = unicode_rules.sanitize_utf8(tf.convert_to_tensor(strings, tf.string))
-        words, word_starts, word_ends = self._split_words(strings)
+        words, word_starts, _ = self._split_words(strings)
         flat_words = words.flat_values
-        normalized = self._unknown_if_too_long(self._normalize_words(flat_words))
-        ids, piece_starts, piece_ends = self._wordpiece.tokenize_with_offsets(normalized)
-        starts, ends = self._input_offsets(flat_words, normalized, piece_starts, piece_ends)
+        normalized = _normalize_words(flat_words, self.do_lower_case)
+        too_long = self._too_long(normalized)
+        ids, piece_starts, piece_ends = self._wordpiece.tokenize_with_offsets(
+            tf.where(too_long, self._unknown_token, normalized))
+        starts, ends = self._input_offsets(flat_words, too_long, piece_starts, piece_ends)
         word_start = tf.expand_dims(word_starts.flat_values, 1)
         # Words that normalise to nothing (e.g. only control characters) have no
         # pieces, so they vanish here.
         return tuple(words.with_flat_values(x).merge_dims(1, 2)
                      for x in (ids, word_start + starts, word_start + ends))
 
-    def _input_offsets(self, words, normalized, piece_starts, piece_ends):
-        """Maps piece byte offsets in normalised words to byte offsets in the input words."""
-        word_bytes = tf.cast(tf.strings.length(words), tf.int64)
-        same_chars = tf.equal(tf.strings.length(words, unit="UTF8_CHAR"),
-                              tf.strings.length(normalized, unit="UTF8_CHAR"))
-        char_starts = tf.strings.unicode_decode_with_offsets(words, "UTF-8")[1]
+    def _input_offsets(self, words, too_long, piece_starts, piece_ends):
+        """Maps piece byte offsets in normalised words to byte offsets in the input words.
+
+        Every input character normalises on its own to a run of bytes of its
+        normalised word (an empty run when it is dropped). Laid end to end over the
+        batch, the runs' ends are sorted, so a search finds the input character
+        behind a piece's first byte and behind its last byte.
+        """
+        codes, char_starts = tf.strings.unicode_decode_with_offsets(words, "UTF-8")
+        run_bytes = self._normalized_bytes(codes.flat_values)
+        run_ends = tf.cumsum(run_bytes)
+        word_bytes = tf.reduce_sum(codes.with_flat_values(run_bytes), axis=1)
+        word_base = tf.cumsum(word_bytes, exclusive=True)
         piece_word = piece_starts.value_rowids()
-        piece_normalized = tf.gather(normalized, piece_word)
+        # An [UNK] for a long word was tokenized from the string "[UNK]"; it spans the whole word.
+        long_piece = tf.gather(too_long, piece_word)
+        first = tf.where(long_piece, tf.constant(0, tf.int64), piece_starts.flat_values)
+        last = tf.where(long_piece, tf.gather(word_bytes, piece_word), piece_ends.flat_values) - 1
+        base = tf.gather(word_base, piece_word)
+        # Kept inside the piece's word, should the table ever disagree with the
+        # normaliser (a SavedModel served by a TensorFlow with other Unicode tables).
+        lowest = tf.gather(codes.row_splits[:-1], piece_word)
+        highest = tf.gather(codes.row_splits[1:], piece_word) - 1
 
-        def to_input(byte_offset):
-            chars_before = tf.strings.length(
-                tf.strings.substr(piece_normalized, tf.zeros_like(byte_offset), byte_offset),
-                unit="UTF8_CHAR")
-            num_chars = tf.gather(char_starts.row_lengths(), piece_word)
-            index = tf.gather(char_starts.row_splits, piece_word) + tf.cast(chars_before, tf.int64)
-            at_end = tf.cast(chars_before, tf.int64) >= num_chars
-            index = tf.minimum(index, tf.maximum(tf.size(char_starts.flat_values, tf.int64) - 1, 0))
-            inside = tf.gather(tf.concat([char_starts.flat_values, [0]], 0), index)
-            return tf.where(at_end, tf.gather(word_bytes, piece_word), inside)
+        def input_char(byte):
+            found = tf.searchsorted(run_ends, base + byte, side="right", out_type=tf.int64)
+            return tf.clip_by_value(found, lowest, highest)
 
-        mapped_starts = to_input(piece_starts.flat_values)
-        mapped_ends = to_input(piece_ends.flat_values)
-        exact = tf.gather(same_chars, piece_word)
-        whole_end = tf.gather(word_bytes, piece_word)
-        starts = tf.where(exact, mapped_starts, 0)
-        ends = tf.where(exact, mapped_ends, whole_end)
-        return (piece_starts.with_flat_values(tf.cast(starts, tf.int64)),
-                piece_ends.with_flat_values(tf.cast(ends, tf.int64)))
+        char_bytes = _utf8_length(codes.flat_values)
+        first_char, last_char = input_char(first), input_char(last)
+        starts = tf.gather(char_starts.flat_values, first_char)
+        ends = tf.gather(char_starts.flat_values + char_bytes, last_char)
+        return piece_starts.with_flat_values(starts), piece_ends.with_flat_values(ends)
+
+    def _normalized_bytes(self, code_points):
+        """UTF-8 length of each character normalised on its own (0 when dropped), int64."""
+        starts, changes = _byte_changes(self.do_lower_case)
+        interval = tf.searchsorted(tf.constant(starts), code_points, side="right") - 1
+        return _utf8_length(code_points) + tf.gather(tf.constant(changes, tf.int64), interval)
 
     def normalize(self, strings):
         """The reference's normalisation of whole strings (steps 1-3 of the module doc).
