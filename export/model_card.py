@@ -218,6 +218,15 @@ pair_model = tf_keras.Model([premises, hypotheses], packed)
 print(pair_model([tf.constant(["A man sleeps."]), tf.constant(["Nobody sleeps."])])["input_word_ids"].shape)
 print({{k: int(v) for k, v in preprocessor.tokenize.get_special_tokens_dict().items()}}){offsets}
 
+# seq_length=0: pad to the batch's longest, rounded up to a multiple of 8, at most the
+# encoder's max_position_embeddings (longer texts are truncated to it):
+short = preprocessor(tf.constant(["Short.", "A little longer."]), seq_length=0)
+print(short["input_word_ids"].shape)  # [2, a multiple of 8]
+dynamic_model = tf_keras.Model(premises, hub.KerasLayer(PREPROCESS, arguments=dict(seq_length=0))(premises))
+dynamic_pack = hub.KerasLayer(preprocessor.bert_pack_inputs, arguments=dict(seq_length=0))
+dynamic_pairs = tf_keras.Model([premises, hypotheses], dynamic_pack([tokenize(premises), tokenize(hypotheses)]))
+print(dynamic_pairs([tf.constant(["A man sleeps."]), tf.constant(["Nobody sleeps."])])["input_word_ids"].shape)
+
 # Inside tf.data:
 dataset = tf.data.Dataset.from_tensor_slices(["first", "second"]).batch(2).map(preprocessor)
 print(next(iter(dataset))["input_mask"].shape)

@@ -242,7 +242,8 @@ def run_export(options, printer=print):
                 sp_model_file=sp_model_file, do_lower_case=do_lower_case)
         if want_preprocessing:
             pre_module = PreprocessingModule(make_tokenizer(vocab_file, sp_model_file, do_lower_case),
-                                             seq_length=options.seq_length)
+                                             seq_length=options.seq_length,
+                                             max_seq_length=config.max_position_embeddings)
         stages.start("save", "into temp directories under " + ", ".join(
             str(s.tmp_dir.relative_to(hub_root)) for s in (enc_stage, pre_stage) if s))
         if want_encoder:

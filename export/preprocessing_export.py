@@ -17,5 +17,5 @@ def save_preprocessing_model(module, export_dir):
         raise TypeError(f"save_preprocessing_model takes a PreprocessingModule, got {type(module).__name__}.")
     with atomic_directory(export_dir, prefix=".preprocessing-") as staging:
         with without_assert_ops():
-            tf.saved_model.save(module, str(staging), signatures={"serving_default": module.__call__})
+            tf.saved_model.save(module, str(staging), signatures={"serving_default": module.serving_function()})
     return os.path.abspath(export_dir)

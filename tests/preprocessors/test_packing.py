@@ -100,3 +100,57 @@ def test_properties(segments, seq_length, truncation):
     np.testing.assert_array_equal(mask, ids != 0)
     assert ((ids == 101).sum(axis=1) == 1).all()
     assert ((ids == 102).sum(axis=1) == n).all()
+
+
+def dynamic_width(rows, max_seq_length):
+    """The documented width: longest packed row rounded up to a multiple of 8 (at least 8), capped."""
+    longest = max([1 + sum(len(s) + 1 for s in row) for row in zip(*rows)], default=0)
+    return min(max(-(-longest // 8) * 8, 8), max_seq_length)
+
+
+@settings(max_examples=40, deadline=None)
+@given(segments=st.lists(token_rows, min_size=1, max_size=3).filter(
+    lambda s: len({len(x) for x in s}) == 1), max_seq_length=st.integers(4, 40),
+       truncation=st.sampled_from(["round_robin", "waterfall"]))
+def test_dynamic_length_with_cap_equals_reference_at_the_documented_width(
+        segments, max_seq_length, truncation):
+    width = dynamic_width(segments, max_seq_length)
+    tensor_zero = tf.function(lambda *s: bert_pack_inputs(
+        list(s), tf.constant(0), SPECIAL, truncation, max_seq_length=max_seq_length))
+    ragged_segments = [ragged(s) for s in segments]
+    for out in (bert_pack_inputs(ragged_segments, 0, SPECIAL, truncation, max_seq_length=max_seq_length),
+                bert_pack_inputs(ragged_segments, None, SPECIAL, truncation, max_seq_length=max_seq_length),
+                tensor_zero(*ragged_segments)):
+        assert out["input_word_ids"].shape[1] == width
+        for b in range(len(segments[0])):
+            ids, mask, types = reference_packing.pack(
+                [s[b] for s in segments], width, 101, 102, 0, truncation)
+            assert out["input_word_ids"][b].numpy().tolist() == ids
+            assert out["input_mask"][b].numpy().tolist() == mask
+            assert out["input_type_ids"][b].numpy().tolist() == types
+
+
+def test_tensor_seq_length_picks_fixed_or_dynamic_in_one_graph():
+    fn = tf.function(lambda a, n: bert_pack_inputs([a], n, SPECIAL, max_seq_length=24))
+    rows = ragged([[1] * 9, [2]])
+    assert fn(rows, tf.constant(0))["input_word_ids"].shape == (2, 16)
+    assert fn(rows, tf.constant(40))["input_word_ids"].shape == (2, 40)  # fixed lengths are not capped
+    assert fn.experimental_get_tracing_count() == 1  # one trace serves both
+    long = ragged([[1] * 30])
+    capped = fn(long, tf.constant(0))
+    np.testing.assert_array_equal(capped["input_word_ids"], bert_pack_inputs([long], 24, SPECIAL)["input_word_ids"])
+
+
+def test_dynamic_length_of_zero_batch_is_eight_wide():
+    empty = ragged([])
+    assert bert_pack_inputs([empty, empty], 0, SPECIAL, max_seq_length=64)["input_word_ids"].shape == (0, 8)
+
+
+def test_negative_seq_length_and_bad_cap_raise_clear_errors():
+    with pytest.raises(ValueError, match=r"seq_length=-8 is negative; pass 0 .* dynamic"):
+        bert_pack_inputs([ragged([[1]])], -8, SPECIAL)
+    fn = tf.function(lambda a, n: bert_pack_inputs([a], n, SPECIAL, max_seq_length=16))
+    with pytest.raises(tf.errors.InvalidArgumentError, match="seq_length is smaller than 2.*not 0"):
+        fn(ragged([[1]]), tf.constant(-8))
+    with pytest.raises(ValueError, match=r"max_seq_length=2 must be a python int >= 3"):
+        bert_pack_inputs([ragged([[1]]), ragged([[2]])], 0, SPECIAL, max_seq_length=2)
