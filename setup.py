@@ -37,6 +37,8 @@ setup(
             "sentence-transformers",
             # Bag-of-words baseline of tests/export/test_minilm_finetune.py.
             "scikit-learn",
+            # Reference for the entity-level tagging scores of official_encoders.finetune.metrics.
+            "seqeval",
             # TF Model Garden (installed with --no-deps by the Makefile) imports these.
             "scipy",
             "gin-config",
