@@ -90,21 +90,24 @@ def _normalize_words(words, do_lower_case):
     return words
 
 
-def _fix_lowercase(words):
-    """Lower-cases what ICU left, in a branch taken only when such a letter occurs."""
+def _fix_lowercase(strings):
+    """Lower-cases the letters ICU's tables lack, in a branch taken only when one occurs."""
     fixes = _lowercase_fixes()
     if not fixes:
-        return words
+        return strings
     pattern = "[" + "".join(upper for upper, _ in fixes) + "]"
 
     def fix():
-        fixed = words
+        fixed = strings
         for upper, lower in fixes:
             fixed = tf.strings.regex_replace(fixed, upper, lower)
         return fixed
 
-    needed = tf.reduce_any(tf.strings.regex_full_match(words, f"(?s).*{pattern}.*"))
-    return tf.cond(needed, fix, lambda: words)
+    # An unanchored search (what regex_replace does) is far faster than a
+    # full match of ".*[...].*".
+    without = tf.strings.regex_replace(strings, pattern, "")
+    needed = tf.reduce_any(tf.strings.length(without) < tf.strings.length(strings))
+    return tf.cond(needed, fix, lambda: strings)
 
 
 def _utf8_length(code_points):
@@ -311,27 +314,10 @@ class BertWordpieceTokenizer(tf.Module):
         """Per-character lower-casing like the reference, with ICU doing the bulk.
 
         Before ICU runs, capital sigma becomes "σ" (ICU would give the contextual
-        final "ς") and the letters ICU's tables lack are mapped; that branch runs
-        only when such a character occurs.
+        final "ς") and the letters ICU's tables lack are mapped.
         """
         strings = tf.strings.regex_replace(strings, "Σ", "σ")
-        pairs = _lowercase_fixes()
-        if not pairs:
-            return tf.strings.lower(strings, encoding="utf-8")
-        pattern = "[" + "".join(upper for upper, _ in pairs) + "]"
-
-        def fix():
-            fixed = strings
-            for upper, lower in pairs:
-                fixed = tf.strings.regex_replace(fixed, upper, lower)
-            return fixed
-
-        # An unanchored search (what regex_replace does) is far faster than a
-        # full match of ".*[...].*".
-        without = tf.strings.regex_replace(strings, pattern, "")
-        needed = tf.reduce_any(tf.strings.length(without) < tf.strings.length(strings))
-        fixed = tf.cond(needed, fix, lambda: strings)
-        return tf.strings.lower(fixed, encoding="utf-8")
+        return tf.strings.lower(_fix_lowercase(strings), encoding="utf-8")
 
     def _unknown_long_words(self, strings, ids, starts, ends):
         """Turns the pieces of every word longer than max_chars_per_word characters into one [UNK].
