@@ -312,3 +312,10 @@ def test_real_export_hub_module_url_brings_its_own_vocabulary(tiny_bert_hub, tmp
          summary["export_dir"]], capture_output=True, text=True, timeout=180)
     assert probe.returncode != 0
     assert any(op in probe.stderr for op in notes["custom_ops"])
+
+
+def test_an_unknown_override_key_names_the_closest_real_key():
+    with pytest.raises(ValueError, match="unknown key 'trainer.epoch'; did you mean 'trainer.epochs'"):
+        apply_params_override(FinetuneParams(), "trainer.epoch=3")
+    with pytest.raises(ValueError, match="unknown key 'task.learning_rate'; did you mean 'trainer.learning_rate'"):
+        apply_params_override(FinetuneParams(), "task.learning_rate=0.1")
