@@ -19,100 +19,73 @@ from official_encoders.checkpoints.report import ImportResult
 from official_encoders.models import EncoderWithMaskedLM, EncoderWithRtd, build_encoder
 from official_encoders.models.configs import EncoderConfig
 
+def _dense(source, target):
+    return [Row(f"{source}/kernel", f"{target}/kernel"), Row(f"{source}/bias", f"{target}/bias")]
+
+
+def _layer_norm(source, target):
+    return [Row(f"{source}/gamma", f"{target}/gamma"), Row(f"{source}/beta", f"{target}/beta")]
+
+
+# The parts of one of our Transformer blocks: (target name, dense or layer norm).
+_BLOCK_PARTS = (
+    ("self_attention/query", _dense), ("self_attention/key", _dense), ("self_attention/value", _dense),
+    ("self_attention/attention_output", _dense), ("self_attention_layer_norm", _layer_norm),
+    ("feedforward/intermediate", _dense), ("feedforward/output", _dense), ("output_layer_norm", _layer_norm),
+)
+
+
+def _block(source_prefix, target_prefix, source_names):
+    """The rows of one block: `source_names` gives the checkpoint's name of each part, in _BLOCK_PARTS order."""
+    rows = []
+    for (target, rows_of), source in zip(_BLOCK_PARTS, source_names):
+        rows += rows_of(source_prefix + source, target_prefix + target)
+    return rows
+
+
 # The standard post-LN block as google-research modeling.py names it (BERT and ELECTRA), per layer {i}.
-_BLOCK = [
-    Row("encoder/layer_{i}/attention/self/query/kernel", "transformer/layer_{i}/self_attention/query/kernel"),
-    Row("encoder/layer_{i}/attention/self/query/bias", "transformer/layer_{i}/self_attention/query/bias"),
-    Row("encoder/layer_{i}/attention/self/key/kernel", "transformer/layer_{i}/self_attention/key/kernel"),
-    Row("encoder/layer_{i}/attention/self/key/bias", "transformer/layer_{i}/self_attention/key/bias"),
-    Row("encoder/layer_{i}/attention/self/value/kernel", "transformer/layer_{i}/self_attention/value/kernel"),
-    Row("encoder/layer_{i}/attention/self/value/bias", "transformer/layer_{i}/self_attention/value/bias"),
-    Row("encoder/layer_{i}/attention/output/dense/kernel",
-        "transformer/layer_{i}/self_attention/attention_output/kernel"),
-    Row("encoder/layer_{i}/attention/output/dense/bias", "transformer/layer_{i}/self_attention/attention_output/bias"),
-    Row("encoder/layer_{i}/attention/output/LayerNorm/gamma", "transformer/layer_{i}/self_attention_layer_norm/gamma"),
-    Row("encoder/layer_{i}/attention/output/LayerNorm/beta", "transformer/layer_{i}/self_attention_layer_norm/beta"),
-    Row("encoder/layer_{i}/intermediate/dense/kernel", "transformer/layer_{i}/feedforward/intermediate/kernel"),
-    Row("encoder/layer_{i}/intermediate/dense/bias", "transformer/layer_{i}/feedforward/intermediate/bias"),
-    Row("encoder/layer_{i}/output/dense/kernel", "transformer/layer_{i}/feedforward/output/kernel"),
-    Row("encoder/layer_{i}/output/dense/bias", "transformer/layer_{i}/feedforward/output/bias"),
-    Row("encoder/layer_{i}/output/LayerNorm/gamma", "transformer/layer_{i}/output_layer_norm/gamma"),
-    Row("encoder/layer_{i}/output/LayerNorm/beta", "transformer/layer_{i}/output_layer_norm/beta"),
-]
+_BLOCK = _block("encoder/layer_{i}/", "transformer/layer_{i}/", (
+    "attention/self/query", "attention/self/key", "attention/self/value", "attention/output/dense",
+    "attention/output/LayerNorm", "intermediate/dense", "output/dense", "output/LayerNorm"))
 
 # Embeddings under the model scope (bert/ or electra/).
 _EMBEDDINGS = [
     Row("embeddings/word_embeddings", "word_embeddings/embeddings"),
     Row("embeddings/position_embeddings", "position_embedding/embeddings"),
     Row("embeddings/token_type_embeddings", "type_embeddings/embeddings"),
-    Row("embeddings/LayerNorm/gamma", "embeddings/layer_norm/gamma"),
-    Row("embeddings/LayerNorm/beta", "embeddings/layer_norm/beta"),
+    *_layer_norm("embeddings/LayerNorm", "embeddings/layer_norm"),
 ]
 
-_POOLER = [
-    Row("pooler/dense/kernel", "pooler_transform/kernel"),
-    Row("pooler/dense/bias", "pooler_transform/bias"),
-]
+_POOLER = _dense("pooler/dense", "pooler_transform")
 
 # The masked-LM head; a leading "/" means the name has no model scope.
 _MLM_HEAD = [
-    Row("/cls/predictions/transform/dense/kernel", "masked_lm/transform/kernel"),
-    Row("/cls/predictions/transform/dense/bias", "masked_lm/transform/bias"),
-    Row("/cls/predictions/transform/LayerNorm/gamma", "masked_lm/layer_norm/gamma"),
-    Row("/cls/predictions/transform/LayerNorm/beta", "masked_lm/layer_norm/beta"),
+    *_dense("/cls/predictions/transform/dense", "masked_lm/transform"),
+    *_layer_norm("/cls/predictions/transform/LayerNorm", "masked_lm/layer_norm"),
     Row("/cls/predictions/output_bias", "masked_lm/output_bias"),
 ]
 
 BERT_TABLE = _EMBEDDINGS + _BLOCK + _POOLER + _MLM_HEAD
 
 # ALBERT: one shared block, named group_0/inner_group_0 in the checkpoint.
-_ALBERT_BLOCK = "encoder/transformer/group_0/inner_group_0/"
-ALBERT_TABLE = _EMBEDDINGS + [
-    Row("encoder/embedding_hidden_mapping_in/kernel", "embedding_projection/kernel"),
-    Row("encoder/embedding_hidden_mapping_in/bias", "embedding_projection/bias"),
-    Row(_ALBERT_BLOCK + "attention_1/self/query/kernel", "transformer/shared_layer/self_attention/query/kernel"),
-    Row(_ALBERT_BLOCK + "attention_1/self/query/bias", "transformer/shared_layer/self_attention/query/bias"),
-    Row(_ALBERT_BLOCK + "attention_1/self/key/kernel", "transformer/shared_layer/self_attention/key/kernel"),
-    Row(_ALBERT_BLOCK + "attention_1/self/key/bias", "transformer/shared_layer/self_attention/key/bias"),
-    Row(_ALBERT_BLOCK + "attention_1/self/value/kernel", "transformer/shared_layer/self_attention/value/kernel"),
-    Row(_ALBERT_BLOCK + "attention_1/self/value/bias", "transformer/shared_layer/self_attention/value/bias"),
-    Row(_ALBERT_BLOCK + "attention_1/output/dense/kernel",
-        "transformer/shared_layer/self_attention/attention_output/kernel"),
-    Row(_ALBERT_BLOCK + "attention_1/output/dense/bias",
-        "transformer/shared_layer/self_attention/attention_output/bias"),
-    Row(_ALBERT_BLOCK + "LayerNorm/gamma", "transformer/shared_layer/self_attention_layer_norm/gamma"),
-    Row(_ALBERT_BLOCK + "LayerNorm/beta", "transformer/shared_layer/self_attention_layer_norm/beta"),
-    Row(_ALBERT_BLOCK + "ffn_1/intermediate/dense/kernel", "transformer/shared_layer/feedforward/intermediate/kernel"),
-    Row(_ALBERT_BLOCK + "ffn_1/intermediate/dense/bias", "transformer/shared_layer/feedforward/intermediate/bias"),
-    Row(_ALBERT_BLOCK + "ffn_1/intermediate/output/dense/kernel",
-        "transformer/shared_layer/feedforward/output/kernel"),
-    Row(_ALBERT_BLOCK + "ffn_1/intermediate/output/dense/bias", "transformer/shared_layer/feedforward/output/bias"),
-    Row(_ALBERT_BLOCK + "LayerNorm_1/gamma", "transformer/shared_layer/output_layer_norm/gamma"),
-    Row(_ALBERT_BLOCK + "LayerNorm_1/beta", "transformer/shared_layer/output_layer_norm/beta"),
-] + _POOLER + _MLM_HEAD
+ALBERT_TABLE = _EMBEDDINGS + _dense("encoder/embedding_hidden_mapping_in", "embedding_projection") + _block(
+    "encoder/transformer/group_0/inner_group_0/", "transformer/shared_layer/", (
+        "attention_1/self/query", "attention_1/self/key", "attention_1/self/value", "attention_1/output/dense",
+        "LayerNorm", "ffn_1/intermediate/dense", "ffn_1/intermediate/output/dense", "LayerNorm_1",
+    )) + _POOLER + _MLM_HEAD
 
 # ELECTRA discriminator: BERT names under electra/, a projection, and the RTD head. No pooler.
-ELECTRA_TABLE = _EMBEDDINGS + [
-    Row("embeddings_project/kernel", "embedding_projection/kernel"),
-    Row("embeddings_project/bias", "embedding_projection/bias"),
-] + _BLOCK + [
-    Row("/discriminator_predictions/dense/kernel", "rtd/dense/kernel"),
-    Row("/discriminator_predictions/dense/bias", "rtd/dense/bias"),
-    Row("/discriminator_predictions/dense_1/kernel", "rtd/prediction/kernel"),
-    Row("/discriminator_predictions/dense_1/bias", "rtd/prediction/bias"),
-]
+ELECTRA_TABLE = (_EMBEDDINGS + _dense("embeddings_project", "embedding_projection") + _BLOCK
+                 + _dense("/discriminator_predictions/dense", "rtd/dense")
+                 + _dense("/discriminator_predictions/dense_1", "rtd/prediction"))
 
 # ELECTRA generator: its own encoder under generator/, embeddings shared with the discriminator (electra/).
-ELECTRA_GENERATOR_TABLE = [Row("/electra/" + r.source, r.target) for r in _EMBEDDINGS] + [
-    Row("embeddings_project/kernel", "embedding_projection/kernel"),
-    Row("embeddings_project/bias", "embedding_projection/bias"),
-] + _BLOCK + [
-    Row("/generator_predictions/dense/kernel", "masked_lm/transform/kernel"),
-    Row("/generator_predictions/dense/bias", "masked_lm/transform/bias"),
-    Row("/generator_predictions/LayerNorm/gamma", "masked_lm/layer_norm/gamma"),
-    Row("/generator_predictions/LayerNorm/beta", "masked_lm/layer_norm/beta"),
+ELECTRA_GENERATOR_TABLE = ([Row("/electra/" + r.source, r.target) for r in _EMBEDDINGS]
+                           + _dense("embeddings_project", "embedding_projection") + _BLOCK + [
+    *_dense("/generator_predictions/dense", "masked_lm/transform"),
+    *_layer_norm("/generator_predictions/LayerNorm", "masked_lm/layer_norm"),
     Row("/generator_predictions/output_bias", "masked_lm/output_bias"),
-]
+])
 
 # kind: (family, scope, table, head present when this source name is in the checkpoint, head wrapper)
 KINDS = {
