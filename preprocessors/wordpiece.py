@@ -185,26 +185,14 @@ class BertWordpieceTokenizer(tf.Module):
         self.vocab_size = len(vocab)
         self.special_ids = special_token_ids(vocab, vocab_file)
         self._unknown_token = SPECIAL_TOKENS["unknown_id"]
-        self._wordpiece = text.FastWordpieceTokenizer(
-            vocab=vocab,
-            suffix_indicator="##",
-            # Up to 4 UTF-8 bytes per character; longer words are cut to [UNK]
-            # below by their character count, as in the reference.
-            max_bytes_per_word=4 * self.max_chars_per_word,
-            token_out_type=tf.int32,
-            unknown_token=self._unknown_token,
-            no_pretokenization=True,
-        )
+        # Up to 4 UTF-8 bytes per character; longer words are cut to [UNK] below by their
+        # character count, as in the reference.
+        common = dict(vocab=vocab, suffix_indicator="##", max_bytes_per_word=4 * self.max_chars_per_word,
+                      token_out_type=tf.int32, unknown_token=self._unknown_token)
+        self._wordpiece = text.FastWordpieceTokenizer(no_pretokenization=True, **common)
         # The fast path: FastWordpiece's own whitespace/punctuation split on
         # whole normalised strings (tests check it splits exactly like BERT).
-        self._wordpiece_end_to_end = text.FastWordpieceTokenizer(
-            vocab=vocab,
-            suffix_indicator="##",
-            max_bytes_per_word=4 * self.max_chars_per_word,
-            token_out_type=tf.int32,
-            unknown_token=self._unknown_token,
-            no_pretokenization=False,
-        )
+        self._wordpiece_end_to_end = text.FastWordpieceTokenizer(no_pretokenization=False, **common)
         self._starts_word = tf.constant([not t.startswith("##") for t in vocab], tf.bool)
         kept = [unicode_rules.PUNCTUATION, unicode_rules.CJK_IDEOGRAPHS]
         if self.do_lower_case:
