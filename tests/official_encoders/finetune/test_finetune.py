@@ -121,6 +121,11 @@ def test_sentence_classification_trains_evaluates_logs_and_exports(models, tmp_p
     assert history["val_accuracy"][-1] >= 0.85
     for split in ("train", "validation"):
         assert list((tmp_path / "run" / "logs" / split).glob("events.out.tfevents.*"))
+    eval_results = json.loads((tmp_path / "run" / "eval_results.json").read_text())
+    assert [e["epoch"] for e in eval_results] == list(range(1, 9))
+    assert all(set(e) == {"epoch", "accuracy", "f1", "matthews_corrcoef"} for e in eval_results)
+    # The official metric on the same predictions as Keras' own accuracy metric.
+    np.testing.assert_allclose([e["accuracy"] for e in eval_results], history["val_accuracy"], atol=1e-6)
 
     export_dir = tmp_path / "run" / "export"
     serving = tf.saved_model.load(str(export_dir)).signatures["serving_default"]
@@ -274,6 +279,9 @@ def test_multi_worker_mirrored_two_workers_on_loopback(models, tmp_path):
     assert chief["history"] == other["history"] and len(chief["history"]["val_loss"]) == 2
     assert chief["export_dir"] == str(tmp_path / "run" / "export")
     assert list((tmp_path / "run" / "logs" / "validation").glob("events.out.tfevents.*"))
+    eval_results = json.loads((tmp_path / "run" / "eval_results.json").read_text())
+    assert eval_results[-1]["epoch"] == 2
+    np.testing.assert_allclose(eval_results[-1]["accuracy"], chief["history"]["val_accuracy"][-1], atol=1e-6)
     # Both workers hold the same (synchronised) weights.
     texts = tf.constant(["the plot was good", "awful acting"])
     outputs = [tf.saved_model.load(s["export_dir"]).signatures["serving_default"](sentence=texts)
