@@ -24,7 +24,7 @@ from official_encoders.checkpoints.task_import import (Variables, check_source_n
                                                        report_fresh_head)
 from official_encoders.models import EncoderConfig, EncoderWithMaskedLM, EncoderWithRtd, build_encoder
 from official_encoders.tasks import (HEAD_NAME, MULTIPLE_CHOICE, NEXT_SENTENCE_PREDICTION, QUESTION_ANSWERING,
-                                     SEQUENCE_CLASSIFICATION, TOKEN_CLASSIFICATION, build_task_model,
+                                     SEQUENCE_CLASSIFICATION, TASK_CLASSES, TOKEN_CLASSIFICATION, build_task_model,
                                      pooler_is_optional)
 
 
@@ -384,14 +384,14 @@ def load_hf(directory, allow_missing: Sequence[str] = (), task=None, num_labels=
         if output not in by_canonical:
             raise ValueError(f"{what} has no {chosen!r} head: tensor {output!r} is missing")
         held = int(tensors.read(by_canonical[output]).shape[0])
-        if chosen in (SEQUENCE_CLASSIFICATION, TOKEN_CLASSIFICATION):
-            check_source_num_labels(chosen, num_labels, held, what)
-            labels = raw_config.get("id2label")
-            task_model = build_task_model(chosen, encoder, num_labels=held,
-                                          id2label=id2label or (labels if labels and len(labels) == held else None),
-                                          **_task_options(raw_config, family, chosen))
-        else:
-            task_model = build_task_model(chosen, encoder, **_task_options(raw_config, family, chosen))
+        fixed = TASK_CLASSES[chosen].fixed_num_labels
+        if fixed is not None and held != fixed:
+            raise ValueError(f"{what}: tensor {output!r} has {held} outputs, but a {chosen} head has {fixed}")
+        check_source_num_labels(chosen, num_labels, held, what)
+        labels = raw_config.get("id2label") if fixed is None else None
+        task_model = build_task_model(chosen, encoder, num_labels=held,
+                                      id2label=id2label or (labels if labels and len(labels) == held else None),
+                                      **_task_options(raw_config, family, chosen))
         rows += TASK_HEAD_TABLES[(family, chosen)]
     optional = encoder.not_in_checkpoints + (("pooler_transform",) if pooler_is_optional(family, source_task)
                                              else ())
