@@ -181,5 +181,18 @@ def test_num_labels_asks_for_a_fresh_head(tmp_path):
     assert other.task_model.task == "question_answering"
 
 
+def test_without_architectures_the_head_is_found_by_its_tensors(tmp_path):
+    import json
+
+    save_random("ElectraForQuestionAnswering", "electra", tmp_path)
+    config = json.loads((tmp_path / "config.json").read_text())
+    del config["architectures"]
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ValueError, match="task='auto'.*declares no task head"):
+        official_encoders.from_pretrained(tmp_path, task="auto")
+    result = load_directory(tmp_path, task="question_answering")
+    assert result.source_task == "question_answering" and result.report.unused == []
+
+
 def test_every_task_is_covered():
     assert {task for _, _, task in CASES} == set(TASKS)

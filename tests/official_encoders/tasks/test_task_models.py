@@ -72,6 +72,16 @@ def test_every_task_keeps_the_call_contract_and_round_trips_its_config(kind):
             np.testing.assert_allclose(again[key], outputs[key], atol=1e-6, err_msg=f"{task} {key}")
 
 
+@pytest.mark.parametrize("task", ["sequence_classification", "multiple_choice"])
+def test_keras_file_round_trip_keeps_labels_and_logits(tmp_path, task):
+    model = _model(task, _encoder("electra"))
+    inputs = _inputs(task)
+    model.save(tmp_path / "model.keras")
+    loaded = keras.models.load_model(tmp_path / "model.keras")
+    assert type(loaded) is type(model) and loaded.id2label == model.id2label
+    np.testing.assert_array_equal(loaded(inputs)["logits"], model(inputs)["logits"])
+
+
 def test_dropout_acts_only_in_training():
     encoder = _encoder("bert", hidden_dropout=0.3)
     model = build_task_model("sequence_classification", encoder, num_labels=2)
