@@ -6,7 +6,7 @@ declares) or a task name. A source without that head is an error naming it,
 unless `num_labels=` asks for a freshly initialised head.
 """
 
-from official_encoders.tasks import AUTO, HEAD_NAME, TASKS, build_task_model, check_task
+from official_encoders.tasks import AUTO, HEAD_NAME, TASKS, build_task_model, check_task, pooler_is_optional
 
 FRESH_HEAD = "<fresh head>"  # the "source name" the report gives a freshly initialised head's variables
 
@@ -38,6 +38,15 @@ def choose_task(requested, source_task, what, num_labels=None, id2label=None):
             f"{what} has no {requested!r} head ({held}). Pass num_labels= to start a freshly "
             f"initialised {requested} head on its encoder, or task=None for the encoder alone.")
     return requested, True
+
+
+def optional_targets(encoder, source_task=None):
+    """Target variables an importer may find missing: what the encoder's family never has in a
+    checkpoint (ELECTRA's pooler), and the pooler of a source whose task never reads it (Hugging
+    Face's token-classification and question-answering classes build none). The one pooler rule."""
+    family = encoder.config.family
+    return tuple(encoder.not_in_checkpoints) + (("pooler_transform",) if pooler_is_optional(family, source_task)
+                                                else ())
 
 
 def check_source_num_labels(task, requested, held, what):

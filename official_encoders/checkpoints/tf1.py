@@ -16,6 +16,7 @@ import tensorflow as tf
 from official_encoders.checkpoints.checkpoint_file import CheckpointReader, data_files
 from official_encoders.checkpoints.mapping import Row, assign, expand
 from official_encoders.checkpoints.report import ImportResult
+from official_encoders.checkpoints.task_import import optional_targets
 from official_encoders.models import EncoderWithMaskedLM, EncoderWithRtd, build_encoder
 from official_encoders.models.configs import EncoderConfig
 
@@ -222,7 +223,7 @@ def load_tf1(ckpt_prefix, config_file, allow_missing=(), electra_generator=False
     config = _config_for(config_file, family, shapes, scope)
     encoder = build_encoder(config)
     model = wrapper(encoder) if head_marker in shapes else encoder
-    allowed = tuple(allow_missing) + encoder.not_in_checkpoints
+    allowed = tuple(allow_missing) + optional_targets(encoder)
     rows = expand(table, config.num_layers, source_prefix=scope)
     report = assign(model, rows, shapes, reader.get_tensor, allow_missing=allowed,
                     what=f"TF1 checkpoint {prefix}")
