@@ -21,7 +21,7 @@ from official_encoders.checkpoints import safetensors_file
 from official_encoders.checkpoints.mapping import TIED, Row, assign, expand
 from official_encoders.checkpoints.report import CorruptWeightsFile, ImportResult
 from official_encoders.checkpoints.task_import import (Variables, check_source_num_labels, choose_task,
-                                                       optional_targets, report_fresh_head)
+                                                       fresh_task_model, optional_targets)
 from official_encoders.models import EncoderConfig, EncoderWithMaskedLM, EncoderWithRtd, build_encoder
 from official_encoders.tasks import (HEAD_NAME, MULTIPLE_CHOICE, NEXT_SENTENCE_PREDICTION, QUESTION_ANSWERING,
                                      SEQUENCE_CLASSIFICATION, TASK_CLASSES, TOKEN_CLASSIFICATION, build_task_model)
@@ -405,8 +405,7 @@ def load_hf(directory, allow_missing: Sequence[str] = (), task=None, num_labels=
         allow_missing=tuple(allow_missing) + optional_targets(encoder, source_task),
         what=f"Hugging Face weights in {model_dir}")
     if fresh:
-        task_model = build_task_model(chosen, encoder, num_labels=num_labels, id2label=id2label)
-        report_fresh_head(report, task_model)
+        task_model = fresh_task_model(report, chosen, encoder, num_labels, id2label)
 
     vocab = _first_existing("vocab.txt", model_dir, root)
     spiece = _first_existing("spiece.model", model_dir, root)

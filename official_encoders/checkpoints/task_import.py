@@ -57,12 +57,15 @@ def check_source_num_labels(task, requested, held, what):
             f"to load the head, or load the encoder (task=None) and build_task_model(...) a new head.")
 
 
-def report_fresh_head(report, task_model):
-    """Record the fresh head's variables as missing (and allowed): nothing was loaded into them."""
+def fresh_task_model(report, task, encoder, num_labels=None, id2label=None):
+    """A task model with a new head on `encoder`; its variables go in `report` as missing (and
+    allowed), since nothing was loaded into them."""
+    task_model = build_task_model(task, encoder, num_labels=num_labels, id2label=id2label)
     for variable in getattr(task_model, HEAD_NAME).weights:
         entry = (FRESH_HEAD, variable.path)
         report.missing.append(entry)
         report.allowed_missing.append(entry)
+    return task_model
 
 
 class Variables:
@@ -87,7 +90,8 @@ def attach_task(result, task, what, num_labels=None, id2label=None, source_task=
     if not fresh and source_num_labels is not None:
         check_source_num_labels(chosen, num_labels, source_num_labels, what)
         num_labels = source_num_labels
-    result.task_model = build_task_model(chosen, result.encoder, num_labels=num_labels, id2label=id2label)
     if fresh:
-        report_fresh_head(result.report, result.task_model)
+        result.task_model = fresh_task_model(result.report, chosen, result.encoder, num_labels, id2label)
+    else:
+        result.task_model = build_task_model(chosen, result.encoder, num_labels=num_labels, id2label=id2label)
     return result

@@ -17,7 +17,7 @@ from official_encoders.checkpoints.checkpoint_file import CheckpointReader, data
 from official_encoders.checkpoints.mapping import Row, assign, expand
 from official_encoders.checkpoints.report import ImportResult
 from official_encoders.checkpoints.task_import import (Variables, check_source_num_labels, choose_task,
-                                                       optional_targets, report_fresh_head)
+                                                       fresh_task_model, optional_targets)
 from official_encoders.models import EncoderWithMaskedLM, EncoderWithRtd, build_encoder
 from official_encoders.models.configs import EncoderConfig
 from official_encoders.tasks import HEAD_NAME, NEXT_SENTENCE_PREDICTION, build_task_model
@@ -252,8 +252,7 @@ def load_tf1(ckpt_prefix, config_file, allow_missing=(), electra_generator=False
     report = assign(Variables(model, task_model), expand(rows, config.num_layers, source_prefix=scope), shapes,
                     reader.get_tensor, allow_missing=allowed, what=what)
     if fresh:
-        task_model = build_task_model(chosen, encoder, num_labels=num_labels, id2label=id2label)
-        report_fresh_head(report, task_model)
+        task_model = fresh_task_model(report, chosen, encoder, num_labels, id2label)
     files = [prefix + ".index"] + data_files(prefix)
     if config_file is not None and not isinstance(config_file, dict):
         files.append(os.fspath(config_file))
