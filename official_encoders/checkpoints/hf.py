@@ -16,6 +16,7 @@ import numpy as np
 from official_encoders.checkpoints import safetensors_file
 from official_encoders.checkpoints.mapping import TIED, Row, assign, expand
 from official_encoders.checkpoints.report import CorruptWeightsFile, ImportResult
+from official_encoders.checkpoints.sentence_pooling import read_sentence_pooling
 from official_encoders.models import EncoderConfig, EncoderWithMaskedLM, EncoderWithRtd, build_encoder
 
 
@@ -236,7 +237,7 @@ def find_model_dir(directory) -> pathlib.Path:
     modules = root / "modules.json"
     if modules.exists():
         for module in json.loads(modules.read_text()):
-            if module.get("type", "").endswith("models.Transformer"):
+            if str(module.get("type", "")).rsplit(".", 1)[-1] == "Transformer":
                 return root / module.get("path", "")
     for candidate in (root, root / "0_Transformer"):
         if (candidate / "config.json").exists():
@@ -254,6 +255,10 @@ def _first_existing(name, *dirs):
 def load_hf(directory, allow_missing: Sequence[str] = ()) -> ImportResult:
     """Import a Hugging Face (or sentence-transformers) directory into our Keras model.
 
+    A sentence-transformers directory's Pooling and Normalize modules become the
+    result's `sentence_pooling` (see checkpoints.sentence_pooling); plain
+    Hugging Face directories get None.
+
     `allow_missing`: target variable paths/prefixes or source names (globs
     allowed) that may be absent, e.g. ("pooler_transform",). Raises ValueError
     naming any other missing tensor and any shape mismatch.
@@ -262,6 +267,7 @@ def load_hf(directory, allow_missing: Sequence[str] = ()) -> ImportResult:
     model_dir = find_model_dir(root)
     config_path = model_dir / "config.json"
     config = EncoderConfig.from_hf_config(str(config_path))
+    sentence_pooling = read_sentence_pooling(root, hidden_size=config.hidden_size)
     tensors = _TensorFiles(model_dir)
     by_canonical = {_canonical(n): n for n in tensors.names() if not n.endswith(BUFFERS)}
 
@@ -295,7 +301,8 @@ def load_hf(directory, allow_missing: Sequence[str] = ()) -> ImportResult:
         do_lower_case = json.loads(tokenizer_config.read_text()).get("do_lower_case")
     source_files = [str(config_path)] + tensors.files + [
         str(p) for p in (vocab, spiece, tokenizer_config, root / "modules.json") if p is not None and p.exists()]
+    source_files += [str(p) for p in sorted(root.glob("*_Pooling/config.json")) + sorted(root.glob("*_Normalize/config.json"))]
     return ImportResult(
         config=config, model=model, encoder=encoder, report=report,
         vocab_file=str(vocab) if vocab else None, sp_model_file=str(spiece) if spiece else None,
-        do_lower_case=do_lower_case, source_files=source_files)
+        do_lower_case=do_lower_case, source_files=source_files, sentence_pooling=sentence_pooling)

@@ -6,7 +6,8 @@ so loading is by name like every other importer and reports loaded, missing
 and unused tensors. A directory written by `save_pretrained` is what
 `official_encoders.from_pretrained` reads:
 
-    <dir>/encoder_config.json   {"format": "official_encoders.tf2", "config": {...}, "do_lower_case": ...}
+    <dir>/encoder_config.json   {"format": "official_encoders.tf2", "config": {...}, "do_lower_case": ...,
+                                 "sentence_pooling": {"modes": [...], "normalize": ..., "include_prompt": ...}}
     <dir>/ckpt.index, <dir>/ckpt.data-*
     <dir>/vocab.txt or <dir>/spiece.model (when known)
 """
@@ -22,6 +23,7 @@ from official_encoders.fileio.atomic import atomic_directory
 from official_encoders.checkpoints.checkpoint_file import CheckpointReader, data_files
 from official_encoders.checkpoints.mapping import Row, assign
 from official_encoders.checkpoints.report import ImportResult
+from official_encoders.checkpoints.sentence_pooling import SentencePooling
 from official_encoders.models import EncoderWithMaskedLM, EncoderWithRtd, build_encoder
 from official_encoders.models.configs import EncoderConfig
 
@@ -91,7 +93,8 @@ def load_tf2(ckpt_prefix, config_file=None, allow_missing=()):
     files = [ckpt_prefix + ".index", os.fspath(config_file)] + data_files(ckpt_prefix) + list(assets.values())
     return ImportResult(config=config, model=model, encoder=encoder, report=report,
                         vocab_file=assets.get("vocab_file"), sp_model_file=assets.get("sp_model_file"),
-                        do_lower_case=meta.get("do_lower_case"), source_files=files)
+                        do_lower_case=meta.get("do_lower_case"), source_files=files,
+                        sentence_pooling=SentencePooling.from_dict(meta.get("sentence_pooling")))
 
 
 def save_pretrained(result, directory):
@@ -104,6 +107,8 @@ def save_pretrained(result, directory):
     with atomic_directory(directory) as staging:
         staging = os.fspath(staging)
         meta = {"format": FORMAT, "config": result.config.to_dict(), "do_lower_case": result.do_lower_case}
+        if getattr(result, "sentence_pooling", None) is not None:
+            meta["sentence_pooling"] = result.sentence_pooling.to_dict()
         for key, name in (("vocab_file", "vocab.txt"), ("sp_model_file", "spiece.model")):
             source = getattr(result, key)
             if source:
