@@ -49,6 +49,7 @@ class SentencePooling:
 
     Example:
 
+    >>> from official_encoders.checkpoints.sentence_pooling import SentencePooling
     >>> pooling = SentencePooling(modes=("mean",), normalize=True)
     >>> SentencePooling.from_dict(pooling.to_dict()) == pooling
     True

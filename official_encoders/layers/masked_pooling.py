@@ -18,7 +18,7 @@ class MaskedPooling(keras.layers.Layer):
     - `"mean"`: the mean of the token vectors under the mask;
     - `"mean_sqrt_len_tokens"`: their sum divided by the square root of the token count;
     - `"max"`: the element-wise maximum over the tokens (0 for a text with no tokens);
-    - `"cls"`: the first token under the mask;
+    - `"cls"`: the first token under the mask (position 0 for a text with no tokens);
     - `"lasttoken"`: the last token under the mask;
     - `"weightedmean"`: the mean weighted by position (1 for the first position).
 
@@ -33,6 +33,7 @@ class MaskedPooling(keras.layers.Layer):
     Example:
 
     >>> import numpy as np
+    >>> from official_encoders.layers.masked_pooling import MaskedPooling
     >>> tokens = np.array([[[1., 0.], [3., 2.], [9., 9.]]], "float32")
     >>> mask = np.array([[1, 1, 0]], "int32")
     >>> MaskedPooling(modes=("mean", "max"))(tokens, mask).numpy().tolist()

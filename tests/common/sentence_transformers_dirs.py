@@ -6,9 +6,10 @@ and saved with `save()`, so modules.json and the module configs are the library'
 """
 
 import pathlib
+import shutil
 
 from tests.common.tiny_configs import tiny_hf_config
-from tests.export.tiny_models import write_vocab
+from tests.common.tiny_vocab import write_vocab
 
 MAX_SEQ_LENGTH = 64
 
@@ -42,7 +43,9 @@ def sentence_transformer(hf_dir, modes=("mean",), normalize=False, include_promp
 def write_sentence_transformers_dir(directory, modes=("mean",), normalize=False, include_prompt=True, seed=0):
     """Saves a tiny SentenceTransformer with this pooling into `directory`; returns (directory, model)."""
     directory = pathlib.Path(directory)
-    model = sentence_transformer(write_tiny_bert(directory.parent / f"{directory.name}_hf", seed), modes,
-                                 normalize, include_prompt)
+    hf_dir = write_tiny_bert(directory.parent / f"{directory.name}_hf", seed)
+    model = sentence_transformer(hf_dir, modes, normalize, include_prompt)
     model.save(str(directory))
+    # sentence-transformers 6 saves only tokenizer.json; older versions (and all-MiniLM-L6-v2) ship vocab.txt.
+    shutil.copyfile(hf_dir / "vocab.txt", directory / "vocab.txt")
     return directory, model

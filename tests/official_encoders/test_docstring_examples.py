@@ -6,12 +6,14 @@ import pytest
 
 import official_encoders
 from official_encoders import models
+from official_encoders.checkpoints.sentence_pooling import SentencePooling
+from official_encoders.layers.masked_pooling import MaskedPooling
 from official_encoders.models import configs
 
 
 @pytest.mark.parametrize("obj", [
     official_encoders.BertEncoder, official_encoders.AlbertEncoder, official_encoders.ElectraEncoder,
-    configs.EncoderConfig, models.build_encoder,
+    configs.EncoderConfig, models.build_encoder, MaskedPooling, SentencePooling,
 ], ids=lambda obj: obj.__name__)
 def test_docstring_example_runs(obj):
     examples = doctest.DocTestFinder(recurse=False).find(obj, obj.__name__, globs={})

@@ -1,4 +1,5 @@
-"""Reading a sentence-transformers directory's pooling: real saved directories, legacy configs, refusals."""
+"""Reading a sentence-transformers directory's pooling: directories saved by the real library (slow: it
+needs torch), hand-written ones in the older spelling, and the refusals."""
 
 import json
 
@@ -7,14 +8,22 @@ import pytest
 from official_encoders.checkpoints.hf import load_hf
 from official_encoders.checkpoints.sentence_pooling import SentencePooling, read_sentence_pooling
 from official_encoders.checkpoints.tf2 import load_tf2, save_pretrained
-from tests.common.sentence_transformers_dirs import write_sentence_transformers_dir, write_tiny_bert
+from official_encoders import build_encoder
+from tests.common.sentence_transformers_dirs import write_sentence_transformers_dir
+from tests.common.tiny_configs import tiny_config
+from tests.common.tiny_vocab import write_vocab
+from tests.official_encoders.checkpoints.hf_dirs import write_hf_dir
 
 
 @pytest.fixture(scope="module")
 def hf_dir(tmp_path_factory):
-    return write_tiny_bert(tmp_path_factory.mktemp("bert"))
+    """A tiny BERT in Hugging Face names (hidden 16), written without torch."""
+    directory = write_hf_dir(tmp_path_factory.mktemp("bert"), build_encoder(tiny_config("bert")), "bert")
+    write_vocab(directory)
+    return directory
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("modes, normalize, include_prompt", [
     (("mean",), True, True), (("cls",), False, True), (("max", "mean_sqrt_len_tokens"), False, False),
     (("weightedmean", "lasttoken", "mean"), True, True)])
@@ -34,6 +43,7 @@ def _st_dir(tmp_path, hf_dir, pooling, modules=None, normalize_config=None):
     modules = modules or [{"idx": 0, "name": "0", "path": str(hf_dir), "type": "sentence_transformers.models.Transformer"},
                           {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
                           {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"}]
+    tmp_path.mkdir(exist_ok=True)
     (tmp_path / "modules.json").write_text(json.dumps(modules))
     (tmp_path / "1_Pooling").mkdir(exist_ok=True)
     (tmp_path / "1_Pooling" / "config.json").write_text(json.dumps(pooling))
@@ -90,15 +100,15 @@ def test_unreadable_modules_json_is_named(tmp_path, hf_dir):
         read_sentence_pooling(tmp_path)
 
 
-def test_tf2_checkpoint_keeps_the_pooling_both_ways(tmp_path):
-    directory, _ = write_sentence_transformers_dir(tmp_path / "st", ("cls", "mean"), True, False)
-    result = load_hf(directory)
+def test_tf2_checkpoint_keeps_the_pooling_both_ways(tmp_path, hf_dir):
+    pooling = {"embedding_dimension": 16, "pooling_mode": ["cls", "mean"], "include_prompt": False}
+    result = load_hf(_st_dir(tmp_path / "st", hf_dir, pooling))
+    assert result.sentence_pooling == SentencePooling(modes=("cls", "mean"), normalize=True, include_prompt=False)
     saved = save_pretrained(result, tmp_path / "tf2")
     assert json.loads((tmp_path / "tf2" / "encoder_config.json").read_text())["sentence_pooling"] == {
         "modes": ["cls", "mean"], "normalize": True, "include_prompt": False}
     assert load_tf2(saved).sentence_pooling == result.sentence_pooling
-    plain = load_hf(directory.parent / "st_hf")
-    assert load_tf2(save_pretrained(plain, tmp_path / "tf2_plain")).sentence_pooling is None
+    assert load_tf2(save_pretrained(load_hf(hf_dir), tmp_path / "tf2_plain")).sentence_pooling is None
 
 
 def test_record_round_trip_and_bad_records():

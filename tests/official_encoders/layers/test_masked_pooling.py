@@ -1,7 +1,5 @@
 """MaskedPooling against numpy (every mode, padding, prompts, normalisation) and sentence-transformers' Pooling."""
 
-import doctest
-
 import numpy as np
 import pytest
 
@@ -71,6 +69,7 @@ def test_prompt_length_leaves_the_first_positions_out():
         np.testing.assert_allclose(part[texts], _numpy_pool(x[texts], without[texts], mode), rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.slow  # the reference library needs torch
 @pytest.mark.parametrize("include_prompt", [True, False])
 def test_equals_sentence_transformers_pooling_with_and_without_the_prompt(include_prompt):
     import torch
@@ -108,10 +107,3 @@ def test_config_round_trip():
     clone = MaskedPooling.from_config(layer.get_config())
     assert (clone.modes, clone.normalize, clone.name) == (("cls", "mean"), True, "pool")
 
-
-def test_docstring_example_runs():
-    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
-    for test in doctest.DocTestFinder(recurse=False).find(MaskedPooling, "MaskedPooling",
-                                                          globs={"MaskedPooling": MaskedPooling}):
-        runner.run(test)
-    assert runner.tries and runner.failures == 0
