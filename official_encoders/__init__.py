@@ -7,14 +7,16 @@ hub format's read side: manifest check, resolve, HubLayer) and `finetune`.
 """
 
 from official_encoders.checkpoints.from_pretrained import from_pretrained
+from official_encoders.checkpoints.sentence_pooling import SentencePooling
 from official_encoders.hub.hub_layer import HubLayer
 from official_encoders.hub.resolver import resolve
 from official_encoders.layers.masked_lm import MaskedLMHead
+from official_encoders.layers.masked_pooling import MaskedPooling
 from official_encoders.models import (AlbertEncoder, BertEncoder, ElectraEncoder, EncoderConfig,
                                       EncoderWithMaskedLM, EncoderWithRtd, build_encoder)
 
 __all__ = [
     "AlbertEncoder", "BertEncoder", "ElectraEncoder", "EncoderConfig", "EncoderWithMaskedLM",
-    "EncoderWithRtd", "HubLayer", "MaskedLMHead", "build_encoder", "from_pretrained",
-    "resolve",
+    "EncoderWithRtd", "HubLayer", "MaskedLMHead", "MaskedPooling", "SentencePooling", "build_encoder",
+    "from_pretrained", "resolve",
 ]
