@@ -145,6 +145,7 @@ def save_fine_tuned(encoder_layer, version_dir, directory):
     from export import saved_model
     from official_encoders.hub.manifest import read_manifest
     from official_encoders.checkpoints import ImportReport, ImportResult
+    from official_encoders.checkpoints.sentence_pooling import SentencePooling
     from official_encoders.checkpoints.tf2 import save_pretrained
     from official_encoders import EncoderConfig, build_encoder
 
@@ -158,7 +159,8 @@ def save_fine_tuned(encoder_layer, version_dir, directory):
     print(f"  fine-tuned weights copied into {type(encoder).__name__}; max abs diff to the trained layer {diff:.2g}")
     result = ImportResult(config=config, model=encoder, encoder=encoder, report=ImportReport(),
                           vocab_file=str(pathlib.Path(version_dir) / "assets" / "vocab.txt"),
-                          do_lower_case=manifest["tokenizer"]["do_lower_case"])
+                          do_lower_case=manifest["tokenizer"]["do_lower_case"],
+                          sentence_pooling=SentencePooling.from_dict(manifest.get("sentence_pooling")))
     return save_pretrained(result, directory), encoder
 
 

@@ -34,6 +34,7 @@ class CardInfo:
     preprocess_handle: str | None = None
     source: str = ""
     changelog: str = ""
+    sentence_pooling: dict | None = None  # SentencePooling.to_dict() of a sentence-transformers source
 
 
 def changelog_entries(hub_root, publisher, name, before_version):
@@ -79,9 +80,25 @@ def _architecture(info):
     return "\n".join(lines)
 
 
+def _sentence_usage(info):
+    """What a sentence-transformers model's card says first: which output to use, and how it is pooled."""
+    from official_encoders.checkpoints.sentence_pooling import SentencePooling
+
+    pooling = SentencePooling.from_dict(info.sentence_pooling)
+    prompt = ("" if pooling.include_prompt else " The source pools without its prompt tokens; this export "
+              "receives no prompt, so it pools every token under `input_mask`.")
+    return (f"**Use `sentence_embedding`** ([batch, {len(pooling.modes) * info.config['hidden_size']}], float32): "
+            f"the sentence embedding this sentence-transformers model was trained to produce, computed in "
+            f"the graph as {pooling.describe()} (modes {', '.join(pooling.modes)}"
+            f"{', normalize' if pooling.normalize else ''}).{prompt} `pooled_output` is the BERT pooler's "
+            "output, which this model was not trained for.\n")
+
+
 def _encoder_usage(info, handle):
     pre = info.preprocess_handle
-    blocks = []
+    main = "sentence_embedding" if info.sentence_pooling else "pooled_output"
+    width = info.config["hidden_size"] * len((info.sentence_pooling or {}).get("modes", ["pooler"]))
+    blocks = [_sentence_usage(info)] if info.sentence_pooling else []
     if pre:
         blocks.append(f'''With its companion preprocessor, in a `tf_keras` model (what `hub.KerasLayer` needs):
 
@@ -97,7 +114,7 @@ ENCODER = "{handle}"
 text = tf_keras.Input(shape=(), dtype=tf.string)
 encoder_inputs = hub.KerasLayer(PREPROCESS)(text)
 outputs = hub.KerasLayer(ENCODER, trainable=True)(encoder_inputs)
-pooled = outputs["pooled_output"]      # [batch, {info.config["hidden_size"]}]
+pooled = outputs["{main}"]  # [batch, {width}]
 sequence = outputs["sequence_output"]  # [batch, seq_length, {info.config["hidden_size"]}]
 logits = tf_keras.layers.Dense(2)(pooled)
 classifier = tf_keras.Model(text, logits)
@@ -113,7 +130,7 @@ dataset = (tf.data.Dataset.from_tensor_slices((["first example", "second example
            .map(lambda text, label: (preprocessor(text), label)))
 encoder = hub.KerasLayer(ENCODER, trainable=True)
 for features, labels in dataset:
-    print(encoder(features)["pooled_output"].shape)
+    print(encoder(features)["{main}"].shape)
 ```
 ''')
     else:
@@ -128,10 +145,21 @@ ENCODER = "{handle}"
 inputs = {{name: tf_keras.Input(shape=(None,), dtype=tf.int32, name=name)
           for name in ("input_word_ids", "input_mask", "input_type_ids")}}
 outputs = hub.KerasLayer(ENCODER, trainable=True)(inputs)
-model = tf_keras.Model(inputs, outputs["pooled_output"])
+model = tf_keras.Model(inputs, outputs["{main}"])
 ids = tf.constant([[2, 5, 7, 3, 0]])
 print(model({{"input_word_ids": ids, "input_mask": tf.cast(ids > 0, tf.int32),
              "input_type_ids": tf.zeros_like(ids)}}).shape)
+```
+''')
+    if info.sentence_pooling and pre:
+        blocks.append('''Similarity of sentences, with the embedding as the model computes it:
+
+```python
+preprocessor, encoder = hub.load(PREPROCESS), hub.load(ENCODER)
+texts = tf.constant(["A man is playing a guitar.", "Someone plays music.", "The cat sleeps."])
+embeddings = encoder(preprocessor(texts))["sentence_embedding"]
+embeddings = tf.math.l2_normalize(embeddings, axis=-1)  # cosine similarity below
+print(tf.matmul(embeddings, embeddings, transpose_b=True).numpy().round(3))
 ```
 ''')
     if "mlm" in info.heads:
@@ -184,7 +212,7 @@ ids = tf.constant([[2, 5, 7, 3, 0]])
 print(keras3_encoder({"input_word_ids": ids, "input_mask": tf.cast(ids > 0, tf.int32),
                       "input_type_ids": tf.zeros_like(ids)})["pooled_output"].shape)
 ```
-''')
+'''.replace('"pooled_output"', f'"{main}"'))
     return "\n".join(blocks)
 
 

@@ -227,6 +227,7 @@ def run_export(options, printer=print):
     tokenizer_kind = "wordpiece" if vocab_file else "sentencepiece"
     hub_root = pathlib.Path(options.hub_root)
     changelog = options.changelog or f"Exported from {options.source}."
+    sentence_pooling = result.sentence_pooling.to_dict() if getattr(result, "sentence_pooling", None) else None
 
     with contextlib.ExitStack() as stack:
         enc_stage = pre_stage = None
@@ -275,7 +276,8 @@ def run_export(options, printer=print):
         if want_encoder:
             manifest.write_manifest(enc_stage.path, artifact="encoder", source=source_record, config=config_dict,
                                    verification=figures["encoder"], changelog=changelog,
-                                   extra=dict(extra, heads=list(heads), num_params=num_params))
+                                   extra=dict(extra, heads=list(heads), num_params=num_params,
+                                              sentence_pooling=sentence_pooling))
         if want_preprocessing:
             manifest.write_manifest(pre_stage.path, artifact="preprocessing", source=source_record,
                                    config=config_dict, verification=figures["preprocessing"],
@@ -306,7 +308,8 @@ def run_export(options, printer=print):
                 card = model_card.CardInfo(
                     name=name, artifact="encoder", heads=heads, legacy_v1=options.legacy_v1,
                     overview=_overview(config, name, result), preprocess_handle=pre.handle if pre else
-                    _latest_handle(hub_root, options.publisher, pre_name), **info)
+                    _latest_handle(hub_root, options.publisher, pre_name), sentence_pooling=sentence_pooling,
+                    **info)
                 return model_card.render_model_card(card, hub_root, n)
 
             published["encoder"] = enc_stage.publish(

@@ -8,6 +8,9 @@ Object graph of an exported encoder:
                     signatures: serving_default [, mlm] [, rtd]
     root.mlm        same contract; inputs add masked_lm_positions, outputs add mlm_logits
     root.rtd        ELECTRA discriminator; outputs add rtd_logits [batch, seq]
+    root.sentence_pooling   (sentence-transformers sources) a string tf.Variable holding the
+                    SentencePooling as JSON; then the root, its heads and serving_default also
+                    return sentence_embedding [batch, H] float32, pooled in the graph under input_mask
 
 The subobjects call the very same Keras encoder object, so their variables are the
 root's variables (saved once) plus their head's.
@@ -20,11 +23,14 @@ did. It lives in the same artifact, so old code such as
 the new handle; the dict interface is unchanged.
 """
 
+import json
+
 import tensorflow as tf
 
 from preprocessors.packing import INPUT_KEYS
 
 SERVING_OUTPUTS = ("pooled_output", "sequence_output")
+SENTENCE_OUTPUT = "sentence_embedding"
 HEAD_INPUTS = {"mlm": ("masked_lm_positions",), "rtd": ()}
 HEAD_OUTPUTS = {"mlm": "mlm_logits", "rtd": "rtd_logits"}
 
@@ -51,8 +57,10 @@ class ReusableModule(tf.__internal__.tracking.AutoTrackable):
     `regularization_losses` holds one no-argument tf.function per regularized weight.
     """
 
-    def __init__(self, keras_model, head=None, legacy_v1=False):
+    def __init__(self, keras_model, head=None, legacy_v1=False, sentence_pooling=None):
         self._head = head
+        self._sentence = sentence_pooling is not None
+        pooling = sentence_pooling.layer(name="sentence_pooling") if self._sentence else None
         self.variables = [v.value for v in keras_model.variables]
         self.trainable_variables = [v.value for v in keras_model.trainable_variables]
         self.regularization_losses = [
@@ -73,7 +81,10 @@ class ReusableModule(tf.__internal__.tracking.AutoTrackable):
                     training=training))
                 return [outputs["pooled_output"], outputs["sequence_output"]]
             outputs = _as_float32(keras_model(dict(inputs), training=training))
-            return {k: outputs[k] for k in keep}
+            outputs = {k: outputs[k] for k in keep}
+            if pooling is not None:
+                outputs[SENTENCE_OUTPUT] = pooling(outputs["sequence_output"], inputs["input_mask"])
+            return outputs
 
         self.__call__ = tf.function(call)
         extra = HEAD_INPUTS[head] if head else ()
@@ -89,6 +100,7 @@ class ReusableModule(tf.__internal__.tracking.AutoTrackable):
         """A flat-output inference function for a named SavedModel signature."""
         extra = HEAD_INPUTS[self._head] if self._head else ()
         names = SERVING_OUTPUTS + ((HEAD_OUTPUTS[self._head],) if self._head else ())
+        names += (SENTENCE_OUTPUT,) if self._sentence else ()
 
         @tf.function(input_signature=[input_specs(extra)])
         def serve(inputs):
@@ -103,7 +115,8 @@ def build_encoder_module(result, *, with_heads=True, legacy_v1=False, vocab_file
     """Builds the root ReusableModule (+ .mlm / .rtd) for an official_encoders.checkpoints.ImportResult.
 
     `vocab_file`/`sp_model_file`/`do_lower_case` override what the source provided.
-    With `with_heads=False` only the bare encoder is exported.
+    With `with_heads=False` only the bare encoder is exported. A result with a
+    `sentence_pooling` gets the `sentence_embedding` output and the `sentence_pooling` attribute.
     """
     vocab_file = vocab_file or result.vocab_file
     sp_model_file = sp_model_file or result.sp_model_file
@@ -115,10 +128,14 @@ def build_encoder_module(result, *, with_heads=True, legacy_v1=False, vocab_file
         raise ValueError(
             "The source has no vocabulary: pass --vocab_file (WordPiece vocab.txt) or "
             "--sp_model_file (SentencePiece model) so the export carries its tokenizer asset.")
-    root = ReusableModule(result.encoder, legacy_v1=legacy_v1)
+    pooling = getattr(result, "sentence_pooling", None)
+    root = ReusableModule(result.encoder, legacy_v1=legacy_v1, sentence_pooling=pooling)
     kind = getattr(result.model, "head_kind", None) if with_heads else None
     if kind:
-        setattr(root, kind, ReusableModule(result.model, head=kind))
+        setattr(root, kind, ReusableModule(result.model, head=kind, sentence_pooling=pooling))
+    if pooling is not None:
+        root.sentence_pooling = tf.Variable(json.dumps(pooling.to_dict(), sort_keys=True), trainable=False,
+                                            name="sentence_pooling")
     if vocab_file:
         root.vocab_file = tf.saved_model.Asset(str(vocab_file))
         root.do_lower_case = tf.Variable(bool(do_lower_case if do_lower_case is not None else True),
@@ -126,6 +143,12 @@ def build_encoder_module(result, *, with_heads=True, legacy_v1=False, vocab_file
     else:
         root.sp_model_file = tf.saved_model.Asset(str(sp_model_file))
     return root
+
+
+def read_sentence_pooling(loaded):
+    """The SentencePooling record of a loaded export as a dict, or None (no sentence_embedding output)."""
+    variable = getattr(loaded, "sentence_pooling", None)
+    return None if variable is None else json.loads(variable.numpy().decode("utf-8"))
 
 
 def head_names(module):

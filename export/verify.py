@@ -92,7 +92,10 @@ def verify_encoder(export_dir, result, *, with_heads=True, legacy_v1=False, tole
     # The in-memory models run as graphs, like the SavedModel does: eager and graph
     # execution fuse ops differently (oneDNN), which alone moves outputs by ~1e-6
     # relative; the comparison should measure the export, not that.
-    reference = {part: _inference_graph(model, part) for part, model in keras_models.items()}
+    pooling = getattr(result, "sentence_pooling", None)
+    reference = {part: _inference_graph(model, part, pooling) for part, model in keras_models.items()}
+    sentence_keys = [saved_model.SENTENCE_OUTPUT] if pooling is not None else []
+    _check_sentence_pooling(loaded, pooling, problems)
     for length in seq_lengths:
         inputs = sample_inputs(config.vocab_size, config.type_vocab_size, seq_length=length)
         for part, model in keras_models.items():
@@ -100,7 +103,7 @@ def verify_encoder(export_dir, result, *, with_heads=True, legacy_v1=False, tole
                 continue
             fn = loaded if part == "root" else getattr(loaded, part)
             part_inputs = _encoder_only(inputs) if part != "mlm" else dict(inputs)
-            keys = ["pooled_output", "sequence_output", "encoder_outputs"]
+            keys = ["pooled_output", "sequence_output", "encoder_outputs"] + sentence_keys
             if part != "root":
                 keys.append(saved_model.HEAD_OUTPUTS[part])
             expected = _pick(reference[part](part_inputs), keys)
@@ -124,8 +127,9 @@ def verify_encoder(export_dir, result, *, with_heads=True, legacy_v1=False, tole
     # directory a second time would only repeat the hub.load above.
     tf_model, layer = _tf_keras_model(loaded, saved_model.INPUT_KEYS)
     got = tf_model(_encoder_only(inputs), training=False)
-    expected = _pick(reference["root"](_encoder_only(inputs)), ["pooled_output", "sequence_output"])
-    figures["max_abs_diff"]["keras_layer"] = _max_abs_diff(expected, _pick(got, ["pooled_output", "sequence_output"]))
+    layer_keys = ["pooled_output", "sequence_output"] + sentence_keys
+    expected = _pick(reference["root"](_encoder_only(inputs)), layer_keys)
+    figures["max_abs_diff"]["keras_layer"] = _max_abs_diff(expected, _pick(got, layer_keys))
     found_trainable["keras_layer"] = len(layer.trainable_weights)
     for kind in heads:
         if hasattr(loaded, kind):
@@ -165,10 +169,30 @@ def verify_encoder(export_dir, result, *, with_heads=True, legacy_v1=False, tole
     return figures
 
 
-def _inference_graph(model, part):
-    """`model` at inference as one graph for any batch and length (traced once)."""
+def _inference_graph(model, part, sentence_pooling=None):
+    """`model` at inference as one graph for any batch and length (traced once), with the
+    sentence embedding computed from its sequence_output when `sentence_pooling` is given."""
     specs = saved_model.input_specs(saved_model.HEAD_INPUTS.get(part, ()))
-    return tf.function(lambda inputs: model(inputs, training=False), input_signature=[specs])
+    pooling = sentence_pooling.layer() if sentence_pooling is not None else None
+
+    def infer(inputs):
+        outputs = dict(model(inputs, training=False))
+        if pooling is not None:
+            outputs[saved_model.SENTENCE_OUTPUT] = pooling(outputs["sequence_output"], inputs["input_mask"])
+        return outputs
+
+    return tf.function(infer, input_signature=[specs])
+
+
+def _check_sentence_pooling(loaded, pooling, problems):
+    """The export's sentence_pooling attribute and serving_default outputs say what the source's pooling is."""
+    want = pooling.to_dict() if pooling is not None else None
+    found = saved_model.read_sentence_pooling(loaded)
+    if found != want:
+        problems.append(f"the export's sentence_pooling attribute is {found}, the source's pooling {want}")
+    outputs = set(loaded.signatures["serving_default"].structured_outputs)
+    if (saved_model.SENTENCE_OUTPUT in outputs) != (pooling is not None):
+        problems.append(f"serving_default outputs {sorted(outputs)} do not match the source's pooling {want}")
 
 
 def _compute_dtype(model):

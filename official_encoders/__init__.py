@@ -7,9 +7,11 @@ hub format's read side: manifest check, resolve, HubLayer) and `finetune`.
 """
 
 from official_encoders.checkpoints.from_pretrained import from_pretrained
+from official_encoders.checkpoints.sentence_pooling import SentencePooling
 from official_encoders.hub.hub_layer import HubLayer
 from official_encoders.hub.resolver import resolve
 from official_encoders.layers.masked_lm import MaskedLMHead
+from official_encoders.layers.masked_pooling import MaskedPooling
 from official_encoders.models import (AlbertEncoder, BertEncoder, ElectraEncoder, EncoderConfig,
                                       EncoderWithMaskedLM, EncoderWithRtd, build_encoder)
 from official_encoders.tasks import (MultipleChoiceClassifier, NextSentencePredictor, SequenceClassifier,
@@ -17,7 +19,8 @@ from official_encoders.tasks import (MultipleChoiceClassifier, NextSentencePredi
 
 __all__ = [
     "AlbertEncoder", "BertEncoder", "ElectraEncoder", "EncoderConfig", "EncoderWithMaskedLM",
-    "EncoderWithRtd", "HubLayer", "MaskedLMHead", "MultipleChoiceClassifier", "NextSentencePredictor",
-    "SequenceClassifier", "SpanLabeler", "TokenClassifier", "build_encoder", "build_task_model",
+    "EncoderWithRtd", "HubLayer", "MaskedLMHead", "MaskedPooling", "MultipleChoiceClassifier",
+    "NextSentencePredictor", "SentencePooling", "SequenceClassifier", "SpanLabeler", "TokenClassifier",
+    "build_encoder", "build_task_model",
     "from_pretrained", "resolve",
 ]

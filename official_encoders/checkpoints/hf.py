@@ -20,6 +20,7 @@ import numpy as np
 from official_encoders.checkpoints import safetensors_file
 from official_encoders.checkpoints.mapping import TIED, Row, assign, expand
 from official_encoders.checkpoints.report import CorruptWeightsFile, ImportResult
+from official_encoders.checkpoints.sentence_pooling import read_sentence_pooling
 from official_encoders.checkpoints.task_import import (Variables, check_source_num_labels, choose_task,
                                                        fresh_task_model, optional_targets)
 from official_encoders.models import EncoderConfig, EncoderWithMaskedLM, EncoderWithRtd, build_encoder
@@ -284,7 +285,7 @@ def find_model_dir(directory) -> pathlib.Path:
     modules = root / "modules.json"
     if modules.exists():
         for module in json.loads(modules.read_text()):
-            if module.get("type", "").endswith("models.Transformer"):
+            if str(module.get("type", "")).rsplit(".", 1)[-1] == "Transformer":
                 return root / module.get("path", "")
     for candidate in (root, root / "0_Transformer"):
         if (candidate / "config.json").exists():
@@ -356,6 +357,10 @@ def load_hf(directory, allow_missing: Sequence[str] = (), task=None, num_labels=
             id2label=None) -> ImportResult:
     """Import a Hugging Face (or sentence-transformers) directory into our Keras model.
 
+    A sentence-transformers directory's Pooling and Normalize modules become the
+    result's `sentence_pooling` (see checkpoints.sentence_pooling); plain
+    Hugging Face directories get None.
+
     `allow_missing`: target variable paths/prefixes or source names (globs
     allowed) that may be absent, e.g. ("pooler_transform",). Raises ValueError
     naming any other missing tensor and any shape mismatch.
@@ -372,6 +377,7 @@ def load_hf(directory, allow_missing: Sequence[str] = (), task=None, num_labels=
     config_path = model_dir / "config.json"
     raw_config = json.loads(config_path.read_text(encoding="utf-8"))
     config = EncoderConfig.from_hf_config(raw_config)
+    sentence_pooling = read_sentence_pooling(root, hidden_size=config.hidden_size)
     tensors = _TensorFiles(model_dir)
     by_canonical = {_canonical(n): n for n in tensors.names() if not n.endswith(BUFFERS)}
 
@@ -415,7 +421,9 @@ def load_hf(directory, allow_missing: Sequence[str] = (), task=None, num_labels=
         do_lower_case = json.loads(tokenizer_config.read_text()).get("do_lower_case")
     source_files = [str(config_path)] + tensors.files + [
         str(p) for p in (vocab, spiece, tokenizer_config, root / "modules.json") if p is not None and p.exists()]
+    source_files += [str(p) for p in sorted(root.glob("*_Pooling/config.json")) + sorted(root.glob("*_Normalize/config.json"))]
     return ImportResult(
         config=config, model=model, encoder=encoder, report=report,
         vocab_file=str(vocab) if vocab else None, sp_model_file=str(spiece) if spiece else None,
-        do_lower_case=do_lower_case, source_files=source_files, task_model=task_model, source_task=source_task)
+        do_lower_case=do_lower_case, source_files=source_files, task_model=task_model, source_task=source_task,
+        sentence_pooling=sentence_pooling)

@@ -7,7 +7,8 @@ and unused tensors. A directory written by `save_pretrained` is what
 `official_encoders.from_pretrained` reads:
 
     <dir>/encoder_config.json   {"format": "official_encoders.tf2", "config": {...}, "do_lower_case": ...,
-                                 "task": {"task": ..., "num_labels": ..., "id2label": ..., ...} (task models)}
+                                 "task": {"task": ..., "num_labels": ..., "id2label": ..., ...} (task models),
+                                 "sentence_pooling": {"modes": [...], "normalize": ..., "include_prompt": ...}}
     <dir>/ckpt.index, <dir>/ckpt.data-*
     <dir>/vocab.txt or <dir>/spiece.model (when known)
 """
@@ -23,6 +24,7 @@ from official_encoders.fileio.atomic import atomic_directory
 from official_encoders.checkpoints.checkpoint_file import CheckpointReader, data_files
 from official_encoders.checkpoints.mapping import Row, assign
 from official_encoders.checkpoints.report import ImportResult
+from official_encoders.checkpoints.sentence_pooling import SentencePooling
 from official_encoders.checkpoints.task_import import (Variables, check_source_num_labels, choose_task,
                                                        fresh_task_model)
 from official_encoders.models import EncoderWithMaskedLM, EncoderWithRtd, build_encoder
@@ -112,7 +114,8 @@ def load_tf2(ckpt_prefix, config_file=None, allow_missing=(), task=None, num_lab
     return ImportResult(config=config, model=model, encoder=encoder, report=report,
                         vocab_file=assets.get("vocab_file"), sp_model_file=assets.get("sp_model_file"),
                         do_lower_case=meta.get("do_lower_case"), source_files=files, task_model=task_model,
-                        source_task=source_task)
+                        source_task=source_task,
+                        sentence_pooling=SentencePooling.from_dict(meta.get("sentence_pooling")))
 
 
 def save_pretrained(result, directory):
@@ -128,6 +131,8 @@ def save_pretrained(result, directory):
     with atomic_directory(directory) as staging:
         staging = os.fspath(staging)
         meta = {"format": FORMAT, "config": result.config.to_dict(), "do_lower_case": result.do_lower_case}
+        if getattr(result, "sentence_pooling", None) is not None:
+            meta["sentence_pooling"] = result.sentence_pooling.to_dict()
         for key, name in (("vocab_file", "vocab.txt"), ("sp_model_file", "spiece.model")):
             source = getattr(result, key)
             if source:

@@ -5,26 +5,12 @@ import pathlib
 import numpy as np
 
 from tests.common.tiny_configs import tiny_config as shared_tiny_config
-
-SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-WORDS = ("the quick brown fox jumps over lazy dog hello world a man is playing guitar on stage "
-         "cat sleeps sofa all morning how do i reset my password recipe needs two cups of flour").split()
+from tests.common.tiny_vocab import SPECIALS, WORDS, write_vocab  # noqa: F401  (tests import them from here)
 
 
 def tiny_config(family, **changes):
     """The shared tiny config, with room for the preprocessors' 64-token sequences."""
     return shared_tiny_config(family, **dict(dict(max_position_embeddings=64), **changes))
-
-
-def write_vocab(directory, size=100):
-    """A WordPiece vocab.txt of exactly `size` lines: specials, words, ##pieces, filler."""
-    tokens = SPECIALS + sorted(set(WORDS))
-    tokens += [f"##{c}" for c in "abcdefghijklmnopqrstuvwxyz"] + list("abcdefghijklmnopqrstuvwxyz.,!?")
-    tokens = list(dict.fromkeys(tokens))[:size]
-    tokens += [f"[unused{i}]" for i in range(size - len(tokens))]
-    path = pathlib.Path(directory) / "vocab.txt"
-    path.write_text("\n".join(tokens) + "\n")
-    return path
 
 
 def write_sp_model(directory, size=100):

@@ -47,7 +47,10 @@ def test_sentence_transformers_layout_with_prefix_and_tokenizer_files(tmp_path):
         {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"}]))
     (module_dir / "vocab.txt").write_text("[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n")
     (module_dir / "tokenizer_config.json").write_text(json.dumps({"do_lower_case": False}))
+    (tmp_path / "1_Pooling").mkdir()
+    (tmp_path / "1_Pooling" / "config.json").write_text(json.dumps({"embedding_dimension": 16, "pooling_mode": "cls"}))
     result = load_hf(tmp_path)
+    assert result.sentence_pooling.modes == ("cls",) and not result.sentence_pooling.normalize
     assert result.vocab_file == str(module_dir / "vocab.txt")
     assert result.do_lower_case is False and result.sp_model_file is None
     assert str(module_dir / "model.safetensors") in result.source_files
