@@ -14,6 +14,7 @@ from typing import Dict, Sequence
 import numpy as np
 
 from official_encoders.checkpoints import safetensors_file
+from official_encoders.checkpoints.identity import hf_identity
 from official_encoders.checkpoints.mapping import TIED, Row, assign, expand
 from official_encoders.checkpoints.report import CorruptWeightsFile, ImportResult
 from official_encoders.models import EncoderConfig, EncoderWithMaskedLM, EncoderWithRtd, build_encoder
@@ -298,4 +299,4 @@ def load_hf(directory, allow_missing: Sequence[str] = ()) -> ImportResult:
     return ImportResult(
         config=config, model=model, encoder=encoder, report=report,
         vocab_file=str(vocab) if vocab else None, sp_model_file=str(spiece) if spiece else None,
-        do_lower_case=do_lower_case, source_files=source_files)
+        do_lower_case=do_lower_case, source_files=source_files, identity=hf_identity(root, model_dir))

@@ -3,6 +3,7 @@
 import dataclasses
 from typing import Any, List, Optional
 
+from official_encoders.checkpoints.identity import SourceIdentity
 from official_encoders.models.configs import EncoderConfig
 
 
@@ -43,3 +44,4 @@ class ImportResult:
     sp_model_file: Optional[str] = None
     do_lower_case: Optional[bool] = None
     source_files: List[str] = dataclasses.field(default_factory=list)
+    identity: Optional[SourceIdentity] = None  # what the source calls itself (names the export)

@@ -7,6 +7,7 @@ fine-tuning call it too.
 import json
 import os
 
+from official_encoders.checkpoints.identity import SourceIdentity
 from official_encoders.checkpoints.report import ImportReport, ImportResult
 from official_encoders.models.configs import EncoderConfig
 
@@ -33,7 +34,8 @@ def load_preset(name):
     encoder = build_encoder(preset.config)
     model = EncoderWithRtd(encoder) if preset.config.family == "electra" else EncoderWithMaskedLM(encoder)
     return ImportResult(config=preset.config, model=model, encoder=encoder, report=ImportReport(),
-                        do_lower_case=preset.do_lower_case, source_files=[])
+                        do_lower_case=preset.do_lower_case, source_files=[],
+                        identity=SourceIdentity(preset.name, "the catalog"))
 
 
 def parse_source_spec(spec, what="source"):

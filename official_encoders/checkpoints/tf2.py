@@ -6,7 +6,8 @@ so loading is by name like every other importer and reports loaded, missing
 and unused tensors. A directory written by `save_pretrained` is what
 `official_encoders.from_pretrained` reads:
 
-    <dir>/encoder_config.json   {"format": "official_encoders.tf2", "config": {...}, "do_lower_case": ...}
+    <dir>/encoder_config.json   {"format": "official_encoders.tf2", "config": {...}, "do_lower_case": ...,
+                                 "identity": "<the source's id, e.g. sentence-transformers/all-MiniLM-L6-v2>"}
     <dir>/ckpt.index, <dir>/ckpt.data-*
     <dir>/vocab.txt or <dir>/spiece.model (when known)
 """
@@ -20,6 +21,7 @@ import tensorflow as tf
 
 from official_encoders.fileio.atomic import atomic_directory
 from official_encoders.checkpoints.checkpoint_file import CheckpointReader, data_files
+from official_encoders.checkpoints.identity import SourceIdentity, directory_identity
 from official_encoders.checkpoints.mapping import Row, assign
 from official_encoders.checkpoints.report import ImportResult
 from official_encoders.models import EncoderWithMaskedLM, EncoderWithRtd, build_encoder
@@ -89,21 +91,27 @@ def load_tf2(ckpt_prefix, config_file=None, allow_missing=()):
     directory = os.path.dirname(ckpt_prefix)
     assets = {k: os.path.join(directory, meta[k]) for k in ("vocab_file", "sp_model_file") if meta.get(k)}
     files = [ckpt_prefix + ".index", os.fspath(config_file)] + data_files(ckpt_prefix) + list(assets.values())
+    identity = (SourceIdentity(meta["identity"], CONFIG_FILE) if meta.get("identity")
+                else directory_identity(directory or "."))
     return ImportResult(config=config, model=model, encoder=encoder, report=report,
                         vocab_file=assets.get("vocab_file"), sp_model_file=assets.get("sp_model_file"),
-                        do_lower_case=meta.get("do_lower_case"), source_files=files)
+                        do_lower_case=meta.get("do_lower_case"), source_files=files, identity=identity)
 
 
 def save_pretrained(result, directory):
     """Write an ImportResult as a directory from_pretrained can read. Refuses to overwrite.
 
     Written into a temporary sibling and renamed into place, so a failure
-    leaves nothing half-written behind.
+    leaves nothing half-written behind. The source's identity (`result.identity`)
+    is kept in encoder_config.json, so an export of this directory is named after
+    the model it came from, not after the directory.
     """
     directory = os.path.abspath(os.fspath(directory))
     with atomic_directory(directory) as staging:
         staging = os.fspath(staging)
         meta = {"format": FORMAT, "config": result.config.to_dict(), "do_lower_case": result.do_lower_case}
+        if getattr(result, "identity", None) is not None:
+            meta["identity"] = result.identity.id
         for key, name in (("vocab_file", "vocab.txt"), ("sp_model_file", "spiece.model")):
             source = getattr(result, key)
             if source:

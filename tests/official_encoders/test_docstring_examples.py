@@ -6,12 +6,13 @@ import pytest
 
 import official_encoders
 from official_encoders import models
+from official_encoders.hub import layout
 from official_encoders.models import configs
 
 
 @pytest.mark.parametrize("obj", [
     official_encoders.BertEncoder, official_encoders.AlbertEncoder, official_encoders.ElectraEncoder,
-    configs.EncoderConfig, models.build_encoder,
+    configs.EncoderConfig, models.build_encoder, layout.hub_style_name,
 ], ids=lambda obj: obj.__name__)
 def test_docstring_example_runs(obj):
     examples = doctest.DocTestFinder(recurse=False).find(obj, obj.__name__, globs={})
