@@ -10,7 +10,7 @@ import json
 import re
 
 from official_encoders.hub.layout import latest_version_dir
-from official_encoders.hub.manifest import read_manifest
+from official_encoders.hub.manifest import MANIFEST_NAME, read_manifest
 
 ALLOW_FLAG = "--allow_config_change"
 # Short name parts for the fields that say what shape a model has, as in "..._L-6_H-384_A-12".
@@ -25,11 +25,14 @@ class ConfigChangedError(ValueError):
 def config_changes(hub_root, publisher, name, config):
     """(latest version, [(field, published value, new value), ...]) for `name`'s newest version.
 
-    (None, []) when nothing is published under `name` yet or its manifest records no config.
+    (None, []) when nothing is published under `name` yet; (version, []) when that version
+    records no config (a hand-made version without MANIFEST.json, or one without "config").
     """
     latest = latest_version_dir(hub_root, publisher, name)
     if latest is None:
         return None, []
+    if not (latest / MANIFEST_NAME).is_file():
+        return int(latest.name), []
     published = read_manifest(latest).get("config")
     if published is None:
         return int(latest.name), []

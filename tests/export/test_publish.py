@@ -342,6 +342,8 @@ def _publish_config(hub_root, name, config):
 def test_version_line_compares_with_the_latest_version_only(tmp_path):
     small = {"family": "bert", "num_layers": 2, "hidden_size": 16, "num_heads": 2, "dropout": 0.1}
     assert version_line.config_changes(tmp_path, "local", "m", small) == (None, [])
+    (tmp_path / "local" / "hand_made" / "1").mkdir(parents=True)  # no MANIFEST.json: no config to compare
+    assert version_line.config_changes(tmp_path, "local", "hand_made", small) == (1, [])
     version_line.require_same_config(tmp_path, "local", "m", small)  # a new name: nothing to compare
     _publish_config(tmp_path, "m", dict(small, num_layers=4))
     _publish_config(tmp_path, "m", small)
