@@ -29,7 +29,11 @@ def define_flags():
                       "preprocessing: the preprocessor only; all: encoder with heads and preprocessor.")
     flags.DEFINE_string("hub_root", None, "Root of the hub tree to publish into.")
     flags.DEFINE_string("publisher", "local", "Publisher directory under the hub root.")
-    flags.DEFINE_string("name", None, "Model name (default: the catalog's TF-Hub-style name for the config).")
+    flags.DEFINE_string("name", None, "Model name (default: the source's identity in the hub's style, e.g. "
+                        "sentence-transformers/all-MiniLM-L6-v2 -> all_minilm_l6_v2; a preset: keeps its catalog name).")
+    flags.DEFINE_boolean("allow_config_change", False, "Publish a version whose config differs from the latest "
+                         "version of its name (refused otherwise: a new architecture takes a new --name); "
+                         "the changelog then says what changed.")
     flags.DEFINE_integer("version", None, "Version to publish (default: the next free integer). "
                          "An existing version is refused.", lower_bound=1)
     flags.DEFINE_string("vocab_file", None, "WordPiece vocab.txt, when the source has none.")
@@ -89,8 +93,9 @@ def _check_integrity(version_dir):
 
 # Each mode (and each pair of exclusive flags): the flags that may not be combined with it.
 _EXCLUSIVE = (
-    ("verify", ("source", "gc", "version", "name", "vocab_file", "sp_model_file", "config_file")),
-    ("gc", ("source", "version", "name", "vocab_file", "sp_model_file", "config_file")),
+    ("verify", ("source", "gc", "version", "name", "vocab_file", "sp_model_file", "config_file",
+                "allow_config_change")),
+    ("gc", ("source", "version", "name", "vocab_file", "sp_model_file", "config_file", "allow_config_change")),
     ("vocab_file", ("sp_model_file",)),
 )
 _SOURCES_WITH_THEIR_OWN_CONFIG = ("hf:", "preset:")
@@ -131,7 +136,8 @@ def main(argv):
         config_file=FLAGS.config_file, publisher=FLAGS.publisher, name=FLAGS.name, version=FLAGS.version,
         vocab_file=FLAGS.vocab_file, sp_model_file=FLAGS.sp_model_file, do_lower_case=FLAGS.do_lower_case,
         seq_length=FLAGS.seq_length, legacy_v1=FLAGS.legacy_v1, dtype=FLAGS.dtype, changelog=FLAGS.changelog,
-        language=FLAGS.language, dataset=FLAGS.dataset, check_inputs=FLAGS.check_inputs)
+        language=FLAGS.language, dataset=FLAGS.dataset, check_inputs=FLAGS.check_inputs,
+        allow_config_change=FLAGS.allow_config_change)
     try:
         summary = pipeline.run_export(options, printer=lambda line: print(line, flush=True))
     except Exception as error:  # any failure: nothing was published (staging is removed)

@@ -1,12 +1,14 @@
 """The main job: the whole export pipeline on the bundled all-MiniLM-L6-v2.
 
-1. exports it with `python -m export --export_type=all` into ./hub (encoder + preprocessor);
+1. exports it with `python -m export --export_type=all` into ./hub (encoder + preprocessor),
+   named after the model's own id: local/all_minilm_l6_v2 and local/all_minilm_l6_v2_preprocess;
 2. loads both artifacts with `hub.KerasLayer` in a tf_keras model and mean-pools
    `sequence_output` under `input_mask` (the sentence-transformers recipe);
 3. embeds a dozen real sentences and prints the similarity ranking for three queries;
 4. fine-tunes a tiny topic classifier for a few steps through the trainable encoder;
 5. copies the fine-tuned weights into our Keras 3 encoder, saves them as a tf2
-   checkpoint and exports that as the next version of the same model, with its changelog.
+   checkpoint that keeps the source's identity, and exports that (same name, same
+   config, so the version line accepts it) as the next version, with its changelog.
 
 Re-runnable: each run publishes new versions (never overwrites), so a second run
 makes encoder versions 3 and 4 and preprocessor version 2. `--hub_root` picks another tree.
@@ -141,11 +143,16 @@ def fine_tune(embedder, encoder_layer, steps):
 
 
 def save_fine_tuned(encoder_layer, version_dir, directory):
-    """Our Keras 3 encoder with the fine-tuned weights, saved as a tf2 source directory."""
+    """Our Keras 3 encoder with the fine-tuned weights, saved as a tf2 source directory.
+
+    The directory keeps the published version's source identity, so exporting it
+    without --name lands on the same name.
+    """
     from export import saved_model
     from official_encoders.hub.manifest import read_manifest
     from official_encoders.checkpoints import ImportReport, ImportResult
     from official_encoders.checkpoints.sentence_pooling import SentencePooling
+    from official_encoders.checkpoints.identity import SourceIdentity
     from official_encoders.checkpoints.tf2 import save_pretrained
     from official_encoders import EncoderConfig, build_encoder
 
@@ -160,7 +167,8 @@ def save_fine_tuned(encoder_layer, version_dir, directory):
     result = ImportResult(config=config, model=encoder, encoder=encoder, report=ImportReport(),
                           vocab_file=str(pathlib.Path(version_dir) / "assets" / "vocab.txt"),
                           do_lower_case=manifest["tokenizer"]["do_lower_case"],
-                          sentence_pooling=SentencePooling.from_dict(manifest.get("sentence_pooling")))
+                          sentence_pooling=SentencePooling.from_dict(manifest.get("sentence_pooling")),
+                          identity=SourceIdentity(manifest["source"]["identity"], "MANIFEST.json"))
     return save_pretrained(result, directory), encoder
 
 
@@ -187,11 +195,13 @@ def main(argv):
     print("\n[5/5] export the fine-tuned encoder as the next version", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         tf2_dir, encoder = save_fine_tuned(encoder_layer, encoder_dir, pathlib.Path(tmp) / "fine_tuned")
-        name = pathlib.Path(encoder_dir).parent.name
         out2 = run_cli(f"--source=tf2:{tf2_dir}", "--export_type=model", f"--hub_root={hub_root}",
-                       f"--name={name}", f"--changelog=Fine-tuned {FLAGS.finetune_steps} steps on a topic "
+                       f"--changelog=Fine-tuned {FLAGS.finetune_steps} steps on a topic "
                        f"classifier (loss {losses[0]:.3f} -> {losses[-1]:.3f}).")
     fine_tuned_dir = published_handle(out2, "encoder")
+    name = pathlib.Path(fine_tuned_dir).parent.name
+    if name != pathlib.Path(encoder_dir).parent.name:
+        raise SystemExit(f"the fine-tuned version was published as {name}, not next to {encoder_dir}")
     card = (hub_root / "docs" / "local" / "models" / name / f"{pathlib.Path(fine_tuned_dir).name}.md")
     print(f"\n  changelog of {card}:")
     print("    " + card.read_text().split("## Changelog", 1)[1].strip().replace("\n", "\n    "))

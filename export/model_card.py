@@ -2,7 +2,10 @@
 
 Written to `<hub_root>/docs/<publisher>/models/<name>/<N>.md`. The metadata tags are
 HTML comments, one per line, as TF-Hub's model pages carried them. The usage code
-uses this hub's real handles, so it runs as written (tests execute it).
+uses this hub's real handles, so it runs as written (tests execute it) from the
+directory that holds the hub tree. A card names no path of the machine that built it:
+handles are `HUB_ROOT/<publisher>/<name>/<N>` with `HUB_ROOT` the hub root's own name
+(or the http(s) address that serves it), and the source is named by its identity.
 """
 
 import dataclasses
@@ -30,9 +33,9 @@ class CardInfo:
     legacy_v1: bool = False
     tokenizer: str = "wordpiece"  # or "sentencepiece"
     seq_length: int = 128
-    encoder_handle: str | None = None  # published encoder dir (for the preprocessor card too)
+    encoder_handle: str | None = None  # "<publisher>/<name>/<N>" under the hub root (preprocessor card too)
     preprocess_handle: str | None = None
-    source: str = ""
+    source: str = ""  # the source's kind and identity, e.g. "hf sentence-transformers/all-MiniLM-L6-v2"
     changelog: str = ""
     sentence_pooling: dict | None = None  # SentencePooling.to_dict() of a sentence-transformers source
 
@@ -48,15 +51,15 @@ def changelog_entries(hub_root, publisher, name, before_version):
     return sorted(entries, reverse=True)
 
 
-def _tags(info, hub_root, version):
-    asset = (pathlib.Path(hub_root) / info.publisher / info.name / f"{version}.tar.gz").resolve()
+def _tags(info, version):
+    asset = f"{info.publisher}/{info.name}/{version}.tar.gz"  # relative to the hub root
     tags = [
         ("format", "saved_model_2"),
         ("fine-tunable", "true" if info.artifact == "encoder" else "false"),
         ("language", info.language),
         ("module-type", "text-embedding" if info.artifact == "encoder" else "text-preprocessing"),
         ("network-architecture", "transformer"),
-        ("asset-path", str(asset)),
+        ("asset-path", asset),
     ]
     if info.dataset:
         tags.append(("dataset", info.dataset))
@@ -94,7 +97,14 @@ def _sentence_usage(info):
             "output, which this model was not trained for.\n")
 
 
-def _encoder_usage(info, handle):
+def _hub_root_line(hub_root):
+    """The line that says where the hub tree is; the handles below are relative to it."""
+    here = pathlib.Path(hub_root).resolve().name or "."
+    return (f'HUB_ROOT = "{here}"  # this hub tree: its directory (as seen from where you run this) '
+            'or the http(s) address serving it')
+
+
+def _encoder_usage(info, handle, hub_line):
     pre = info.preprocess_handle
     main = "sentence_embedding" if info.sentence_pooling else "pooled_output"
     width = info.config["hidden_size"] * len((info.sentence_pooling or {}).get("modes", ["pooler"]))
@@ -108,8 +118,9 @@ import tensorflow_hub as hub
 import tensorflow_text  # noqa: F401  (registers the preprocessor's ops)
 import tf_keras
 
-PREPROCESS = "{pre}"
-ENCODER = "{handle}"
+{hub_line}
+PREPROCESS = f"{{HUB_ROOT}}/{pre}"
+ENCODER = f"{{HUB_ROOT}}/{handle}"
 
 text = tf_keras.Input(shape=(), dtype=tf.string)
 encoder_inputs = hub.KerasLayer(PREPROCESS)(text)
@@ -141,7 +152,8 @@ import tensorflow as tf
 import tensorflow_hub as hub
 import tf_keras
 
-ENCODER = "{handle}"
+{hub_line}
+ENCODER = f"{{HUB_ROOT}}/{handle}"
 inputs = {{name: tf_keras.Input(shape=(None,), dtype=tf.int32, name=name)
           for name in ("input_word_ids", "input_mask", "input_type_ids")}}
 outputs = hub.KerasLayer(ENCODER, trainable=True)(inputs)
@@ -216,10 +228,10 @@ print(keras3_encoder({"input_word_ids": ids, "input_mask": tf.cast(ids > 0, tf.i
     return "\n".join(blocks)
 
 
-def _preprocessing_usage(info, handle):
+def _preprocessing_usage(info, handle, hub_line):
     enc = info.encoder_handle
     encoder_part = f'''
-encoder = hub.KerasLayer("{enc}", trainable=True)
+encoder = hub.KerasLayer(f"{{HUB_ROOT}}/{enc}", trainable=True)
 print(encoder(encoder_inputs)["pooled_output"].shape)''' if enc else ""
     offsets = ('\ntokens, starts, ends = preprocessor.tokenize_with_offsets(tf.constant(["Hello world"]))'
                if info.tokenizer == "wordpiece" else "")
@@ -229,7 +241,8 @@ import tensorflow_hub as hub
 import tensorflow_text  # noqa: F401  (registers the preprocessor's ops)
 import tf_keras
 
-PREPROCESS = "{handle}"
+{hub_line}
+PREPROCESS = f"{{HUB_ROOT}}/{handle}"
 preprocessor = hub.load(PREPROCESS)
 
 # One segment, default seq_length {info.seq_length}:
@@ -264,22 +277,22 @@ print(next(iter(dataset))["input_mask"].shape)
 
 def render_model_card(info, hub_root, version):
     """The markdown text of `info`'s card at `version` (earlier versions from the hub tree)."""
-    handle = str((pathlib.Path(hub_root) / info.publisher / info.name / str(version)).resolve())
-    title = f"{info.publisher}/{info.name}/{version}"
-    parts = [_tags(info, hub_root, version), "", f"# {title}", "", "## Overview", "", info.overview.strip(), ""]
+    handle = f"{info.publisher}/{info.name}/{version}"
+    hub_line = _hub_root_line(hub_root)
+    parts = [_tags(info, version), "", f"# {handle}", "", "## Overview", "", info.overview.strip(), ""]
     if info.source:
-        parts += [f"Weights: {info.source}.", ""]
+        parts += [f"Source: {info.source} (the sha256 of each of its files is in MANIFEST.json).", ""]
     if info.artifact == "encoder":
         heads = ", ".join(f"`.{h}`" for h in info.heads) or "none"
         parts += ["## Architecture", "", _architecture(info), "",
                   f"Subobjects with heads: {heads}. Inputs: `input_word_ids`, `input_mask`, "
                   "`input_type_ids` (int32 [batch, seq]); outputs: `pooled_output`, `default`, "
                   "`sequence_output`, `encoder_outputs`.", "",
-                  "## Usage", "", _encoder_usage(info, handle)]
+                  "## Usage", "", _encoder_usage(info, handle, hub_line)]
     else:
         parts += ["## Usage", "",
                   f"Turns strings into encoder inputs ({info.tokenizer}, seq_length {info.seq_length}).", "",
-                  _preprocessing_usage(info, handle)]
+                  _preprocessing_usage(info, handle, hub_line)]
     parts += ["## Changelog", ""]
     today = datetime.datetime.now(datetime.timezone.utc).date().isoformat()
     entries = [(version, today, info.changelog or "Initial release.")]

@@ -11,7 +11,7 @@ import pathlib
 import time
 
 from official_encoders.checkpoints.sources import parse_source_spec
-from official_encoders.hub.layout import latest_version_dir
+from official_encoders.hub.layout import hub_style_name, latest_version_dir
 from preprocessors.preprocessing_module import PreprocessingModule
 from preprocessors.tokenizer_factory import DEFAULT_DO_LOWER_CASE, make_tokenizer
 
@@ -45,6 +45,7 @@ class ExportOptions:
     language: str | None = None
     dataset: str | None = None
     check_inputs: bool = True  # False: no in-graph id/type/mask checks (ids validated upstream)
+    allow_config_change: bool = False  # True: a version may change the architecture of its name
 
 
 @dataclasses.dataclass
@@ -112,11 +113,37 @@ class _Stages:
         self.printer(f"      {message}")
 
 
-def default_name(result):
-    """The catalog's TF-Hub-style name for the source's config (official_encoders.models.presets)."""
+def default_name(result, source_spec):
+    """The model name when --name is not given: the source's own identity, in the hub's style.
+
+    A `preset:` source keeps its catalog name (which may nest, as
+    "small_bert/bert_en_uncased_L-2_H-128_A-2"); any other source is named after
+    `result.identity` (its Hugging Face id or directory name) by
+    `official_encoders.hub.layout.hub_style_name`, so "sentence-transformers/all-MiniLM-L6-v2"
+    becomes "all_minilm_l6_v2". Raises ValueError asking for --name when there is none.
+    """
     from official_encoders.models import presets
 
-    return presets.name_for_config(result.config, do_lower_case=result.do_lower_case)
+    kind, location = parse_source_spec(source_spec, what="--source")
+    if kind == "preset":
+        return presets.get_preset(location).name
+    identity = getattr(result, "identity", None)
+    if identity is None or not identity.id:
+        raise ValueError(f"--source {source_spec} does not say what model it is; pass --name=<name>.")
+    return hub_style_name(identity.id)
+
+
+def _name_note(options, result, name):
+    """The progress line that says which name was chosen and why."""
+    from official_encoders.models import presets
+
+    if options.name:
+        return f"name {options.publisher}/{name} (--name)"
+    identity = result.identity
+    catalog = presets.name_for_config(result.config, do_lower_case=result.do_lower_case)
+    return (f"name {options.publisher}/{name}, from the source's identity {identity.id!r} "
+            f"({identity.read_from}); pass --name to choose another (the catalog's name for this "
+            f"architecture is {catalog})")
 
 
 def _resolve_vocab(options, result):
@@ -169,7 +196,7 @@ def run_export(options, printer=print):
     import keras
 
     from export import model_card, saved_model, verify
-    from export.publish import manifest, staging
+    from export.publish import manifest, staging, version_line
     from official_encoders import checkpoints
     from official_encoders.hub.layout import model_dir
 
@@ -199,7 +226,7 @@ def run_export(options, printer=print):
         result.encoder.check_inputs = False  # read when the call is traced, so this covers every head
         stages.note("check_inputs=False: no in-graph checks of id, type id or mask values")
     config = result.config
-    name = options.name or default_name(result)
+    name = options.name or default_name(result, options.source)
     pre_name = f"{name}_preprocess"
     if options.version is not None:
         for artifact_name, wanted in ((name, want_encoder), (pre_name, want_preprocessing)):
@@ -221,12 +248,23 @@ def run_export(options, printer=print):
                          f"{config.max_position_embeddings}; pass --seq_length <= {config.max_position_embeddings}.")
     num_params = result.encoder.count_params()
     stages.note(f"{config.family}: L={config.num_layers} H={config.hidden_size} A={config.num_heads}, "
-                f"{num_params:,} parameters; name {options.publisher}/{name}")
-    source_record = manifest.source_record(kind, source_path, getattr(result, "source_files", []))
+                f"{num_params:,} parameters")
+    stages.note(_name_note(options, result, name))
+    identity = result.identity
+    source_root = None if kind == "preset" else _source_directory(source_path)
+    source_record = manifest.source_record(kind, identity, getattr(result, "source_files", []), source_root)
     config_dict = config.to_dict()
     tokenizer_kind = "wordpiece" if vocab_file else "sentencepiece"
     hub_root = pathlib.Path(options.hub_root)
-    changelog = options.changelog or f"Exported from {options.source}."
+    source_text = f"{kind} {identity.id}" if identity else kind
+    changelog = options.changelog or f"Exported from {source_text}."
+    changelog += _check_version_lines(options, hub_root, [n for n, wanted in (
+        (name, want_encoder), (pre_name, want_preprocessing)) if wanted], config_dict, name, stages.note)
+
+    def check_line(artifact_name):
+        """Under the publish lock: the check again, in case another export published meanwhile."""
+        if not options.allow_config_change:
+            version_line.require_same_config(hub_root, options.publisher, artifact_name, config_dict, name)
     sentence_pooling = result.sentence_pooling.to_dict() if getattr(result, "sentence_pooling", None) else None
 
     with contextlib.ExitStack() as stack:
@@ -284,11 +322,11 @@ def run_export(options, printer=print):
                                    changelog=changelog, extra=dict(extra, seq_length=options.seq_length))
         info = dict(publisher=options.publisher, language=options.language or _language(result),
                     dataset=options.dataset, config=config_dict, num_params=num_params, tokenizer=tokenizer_kind,
-                    seq_length=options.seq_length, source=f"{kind} {source_path}", changelog=changelog)
+                    seq_length=options.seq_length, source=source_text, changelog=changelog)
         published = {}
 
         def handle(model_name, version):
-            return str((hub_root / options.publisher / model_name / str(version)).resolve())
+            return f"{options.publisher}/{model_name}/{version}"
 
         def publish_preprocessor(encoder_version=None):
             card = model_card.CardInfo(
@@ -299,7 +337,7 @@ def run_export(options, printer=print):
                 encoder_handle=(handle(name, encoder_version) if encoder_version
                                 else _latest_handle(hub_root, options.publisher, name)), **info)
             published["preprocessing"] = pre_stage.publish(
-                version=options.version,
+                version=options.version, before_commit=lambda n: check_line(pre_name),
                 render_card=lambda n: model_card.render_model_card(card, hub_root, n))
 
         if want_encoder:
@@ -307,14 +345,19 @@ def run_export(options, printer=print):
                 pre = published.get("preprocessing")
                 card = model_card.CardInfo(
                     name=name, artifact="encoder", heads=heads, legacy_v1=options.legacy_v1,
-                    overview=_overview(config, name, result), preprocess_handle=pre.handle if pre else
+                    overview=_overview(config, name, result),
+                    preprocess_handle=handle(pre_name, pre.version) if pre else
                     _latest_handle(hub_root, options.publisher, pre_name), sentence_pooling=sentence_pooling,
                     **info)
                 return model_card.render_model_card(card, hub_root, n)
 
+            def before_encoder_commit(n):
+                check_line(name)
+                if want_preprocessing:
+                    publish_preprocessor(n)
+
             published["encoder"] = enc_stage.publish(
-                version=options.version, render_card=encoder_card,
-                before_commit=publish_preprocessor if want_preprocessing else None)
+                version=options.version, render_card=encoder_card, before_commit=before_encoder_commit)
         else:
             publish_preprocessor()
         stages.finish()
@@ -331,9 +374,33 @@ def run_export(options, printer=print):
                          seconds=stages.seconds)
 
 
+def _check_version_lines(options, hub_root, names, config_dict, name, note):
+    """Refuses a config change on any of `names` unless --allow_config_change; returns the changelog
+    sentence that says what changed ("" when nothing did)."""
+    from export.publish import version_line
+
+    for artifact_name in names:
+        if not options.allow_config_change:
+            version_line.require_same_config(hub_root, options.publisher, artifact_name, config_dict, name)
+            continue
+        latest, changes = version_line.config_changes(hub_root, options.publisher, artifact_name, config_dict)
+        if changes:
+            note(f"{version_line.ALLOW_FLAG}: {options.publisher}/{artifact_name} changes its architecture: "
+                 f"{version_line.describe(changes)}")
+            return (f" Architecture changed from version {latest} ({version_line.ALLOW_FLAG}): "
+                    f"{version_line.describe(changes)}.")
+    return ""
+
+
 def _latest_handle(hub_root, publisher, name):
     latest = latest_version_dir(hub_root, publisher, name)
-    return str(latest.resolve()) if latest else None
+    return f"{publisher}/{name}/{latest.name}" if latest else None
+
+
+def _source_directory(location):
+    """The directory a source's files are named relative to in MANIFEST.json."""
+    location = pathlib.Path(location).expanduser()
+    return location if location.is_dir() else location.parent
 
 
 def _language(result):

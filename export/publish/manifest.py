@@ -2,6 +2,7 @@
 
 import datetime
 import json
+import os
 import pathlib
 import platform
 
@@ -22,12 +23,37 @@ def package_versions():
     return out
 
 
-def source_record(kind, path, files):
-    """The `source` entry of a manifest: where the weights came from, with file hashes."""
+def source_record(kind, identity, files, root=None):
+    """The `source` entry of a manifest: what the weights came from, by identity and file hashes.
+
+    No machine path is recorded: `files` maps each file's name relative to `root`
+    (the source directory), or its base name when it lies elsewhere (e.g. a
+    --config_file), to its sha256.
+
+    Args:
+      kind: the source spec's kind ("hf", "tf1", "tf2", "preset").
+      identity: what the source calls itself (a SourceIdentity, a string, or None).
+      files: paths of the source files that were read.
+      root: the source directory the names are relative to.
+
+    Example:
+
+        source_record("hf", SourceIdentity("sentence-transformers/all-MiniLM-L6-v2", "README.md"),
+                      ["/models/minilm/model.safetensors"], root="/models/minilm")
+        # {"kind": "hf", "identity": "sentence-transformers/all-MiniLM-L6-v2",
+        #  "identity_from": "README.md", "files": {"model.safetensors": "<sha256>"}}
+    """
+    root = pathlib.Path(os.path.abspath(root)) if root is not None else None
+    named = {}
+    for path in files or ():
+        path = pathlib.Path(os.path.abspath(path))
+        inside = root is not None and path.is_relative_to(root)
+        named[path.relative_to(root).as_posix() if inside else path.name] = sha256_file(path)
     return {
         "kind": kind,
-        "path": str(path) if path is not None else None,
-        "files": {str(f): sha256_file(f) for f in files or ()},
+        "identity": getattr(identity, "id", identity),
+        "identity_from": getattr(identity, "read_from", None),
+        "files": named,
     }
 
 

@@ -18,6 +18,7 @@ from typing import Dict, Sequence
 import numpy as np
 
 from official_encoders.checkpoints import safetensors_file
+from official_encoders.checkpoints.identity import hf_identity
 from official_encoders.checkpoints.mapping import TIED, Row, assign, expand
 from official_encoders.checkpoints.report import CorruptWeightsFile, ImportResult
 from official_encoders.checkpoints.sentence_pooling import read_sentence_pooling
@@ -426,4 +427,4 @@ def load_hf(directory, allow_missing: Sequence[str] = (), task=None, num_labels=
         config=config, model=model, encoder=encoder, report=report,
         vocab_file=str(vocab) if vocab else None, sp_model_file=str(spiece) if spiece else None,
         do_lower_case=do_lower_case, source_files=source_files, task_model=task_model, source_task=source_task,
-        sentence_pooling=sentence_pooling)
+        sentence_pooling=sentence_pooling, identity=hf_identity(root, model_dir))

@@ -4,6 +4,7 @@ import dataclasses
 from typing import Any, List, Optional
 
 from official_encoders.checkpoints.sentence_pooling import SentencePooling
+from official_encoders.checkpoints.identity import SourceIdentity
 from official_encoders.models.configs import EncoderConfig
 
 
@@ -47,3 +48,4 @@ class ImportResult:
     task_model: Any = None  # the task model asked for (official_encoders.tasks), sharing `encoder`
     source_task: Optional[str] = None  # the task whose head the source holds, whether loaded or not
     sentence_pooling: Optional[SentencePooling] = None  # a sentence-transformers model's pooling, else None
+    identity: Optional[SourceIdentity] = None  # what the source calls itself (names the export)

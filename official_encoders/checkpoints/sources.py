@@ -7,6 +7,7 @@ fine-tuning call it too.
 import json
 import os
 
+from official_encoders.checkpoints.identity import SourceIdentity
 from official_encoders.checkpoints.report import ImportReport, ImportResult
 from official_encoders.checkpoints.task_import import attach_task
 from official_encoders.models.configs import EncoderConfig
@@ -35,7 +36,8 @@ def load_preset(name, task=None, num_labels=None, id2label=None):
     encoder = build_encoder(preset.config)
     model = EncoderWithRtd(encoder) if preset.config.family == "electra" else EncoderWithMaskedLM(encoder)
     result = ImportResult(config=preset.config, model=model, encoder=encoder, report=ImportReport(),
-                          do_lower_case=preset.do_lower_case, source_files=[])
+                          do_lower_case=preset.do_lower_case, source_files=[],
+                          identity=SourceIdentity(preset.name, "the catalog"))
     return attach_task(result, task, f"catalog entry {preset.name!r}", num_labels, id2label,
                        source_task=preset.task, source_num_labels=preset.num_labels)
 

@@ -14,6 +14,7 @@ import re
 import tensorflow as tf
 
 from official_encoders.checkpoints.checkpoint_file import CheckpointReader, data_files
+from official_encoders.checkpoints.identity import directory_identity
 from official_encoders.checkpoints.mapping import Row, assign, expand
 from official_encoders.checkpoints.report import ImportResult
 from official_encoders.checkpoints.task_import import (Variables, check_source_num_labels, choose_task,
@@ -237,7 +238,7 @@ def load_tf1(ckpt_prefix, config_file, allow_missing=(), electra_generator=False
     return ImportResult(config=config, model=model, encoder=encoder, report=report,
                         vocab_file=extras.get("vocab_file"), sp_model_file=extras.get("sp_model_file"),
                         do_lower_case=do_lower_case, source_files=files, task_model=task_model,
-                        source_task=source_task)
+                        source_task=source_task, identity=directory_identity(os.path.dirname(prefix)))
 
 
 def guess_do_lower_case(vocab_file):

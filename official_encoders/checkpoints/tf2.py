@@ -8,7 +8,8 @@ and unused tensors. A directory written by `save_pretrained` is what
 
     <dir>/encoder_config.json   {"format": "official_encoders.tf2", "config": {...}, "do_lower_case": ...,
                                  "task": {"task": ..., "num_labels": ..., "id2label": ..., ...} (task models),
-                                 "sentence_pooling": {"modes": [...], "normalize": ..., "include_prompt": ...}}
+                                 "sentence_pooling": {"modes": [...], "normalize": ..., "include_prompt": ...},
+                                 "identity": "<the source's id, e.g. sentence-transformers/all-MiniLM-L6-v2>"}
     <dir>/ckpt.index, <dir>/ckpt.data-*
     <dir>/vocab.txt or <dir>/spiece.model (when known)
 """
@@ -22,6 +23,7 @@ import tensorflow as tf
 
 from official_encoders.fileio.atomic import atomic_directory
 from official_encoders.checkpoints.checkpoint_file import CheckpointReader, data_files
+from official_encoders.checkpoints.identity import SourceIdentity, directory_identity
 from official_encoders.checkpoints.mapping import Row, assign
 from official_encoders.checkpoints.report import ImportResult
 from official_encoders.checkpoints.sentence_pooling import SentencePooling
@@ -111,11 +113,13 @@ def load_tf2(ckpt_prefix, config_file=None, allow_missing=(), task=None, num_lab
     directory = os.path.dirname(ckpt_prefix)
     assets = {k: os.path.join(directory, meta[k]) for k in ("vocab_file", "sp_model_file") if meta.get(k)}
     files = [ckpt_prefix + ".index", os.fspath(config_file)] + data_files(ckpt_prefix) + list(assets.values())
+    identity = (SourceIdentity(meta["identity"], CONFIG_FILE) if meta.get("identity")
+                else directory_identity(directory or "."))
     return ImportResult(config=config, model=model, encoder=encoder, report=report,
                         vocab_file=assets.get("vocab_file"), sp_model_file=assets.get("sp_model_file"),
                         do_lower_case=meta.get("do_lower_case"), source_files=files, task_model=task_model,
                         source_task=source_task,
-                        sentence_pooling=SentencePooling.from_dict(meta.get("sentence_pooling")))
+                        sentence_pooling=SentencePooling.from_dict(meta.get("sentence_pooling")), identity=identity)
 
 
 def save_pretrained(result, directory):
@@ -125,7 +129,9 @@ def save_pretrained(result, directory):
     head with its task, label names and settings are written.
 
     Written into a temporary sibling and renamed into place, so a failure
-    leaves nothing half-written behind.
+    leaves nothing half-written behind. The source's identity (`result.identity`)
+    is kept in encoder_config.json, so an export of this directory is named after
+    the model it came from, not after the directory.
     """
     directory = os.path.abspath(os.fspath(directory))
     with atomic_directory(directory) as staging:
@@ -133,6 +139,8 @@ def save_pretrained(result, directory):
         meta = {"format": FORMAT, "config": result.config.to_dict(), "do_lower_case": result.do_lower_case}
         if getattr(result, "sentence_pooling", None) is not None:
             meta["sentence_pooling"] = result.sentence_pooling.to_dict()
+        if getattr(result, "identity", None) is not None:
+            meta["identity"] = result.identity.id
         for key, name in (("vocab_file", "vocab.txt"), ("sp_model_file", "spiece.model")):
             source = getattr(result, key)
             if source:

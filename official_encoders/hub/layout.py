@@ -10,6 +10,7 @@ A model name may have several '/'-separated parts, as TF-Hub's had
 
 import pathlib
 import re
+import unicodedata
 
 NAME_PART = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 VERSION = re.compile(r"^[1-9][0-9]{0,8}$")
@@ -26,6 +27,39 @@ def check_name(kind, value):
             f"Invalid {kind} {value!r}: use letters, digits, '.', '_' or '-', each part starting "
             "with a letter or digit (it becomes a directory name).")
     return value
+
+
+def hub_style_name(identity):
+    """The default model name for a source identity: its last '/' part in the hub's style.
+
+    The organisation (the part before the last '/') is dropped, as TF-Hub names
+    carry none: the publisher directory says who published it. Letters are
+    lower-cased and stripped of accents; every run of other characters ('-', '.',
+    '_', spaces) becomes one '_'.
+
+    Args:
+      identity: a Hugging Face model id ("org/name" or "name") or a directory name.
+
+    Returns:
+      A name of `[a-z0-9_]`, starting and ending with a letter or digit.
+
+    Raises:
+      ValueError: when nothing of `identity` is left, asking for an explicit name.
+
+    Example:
+    >>> from official_encoders.hub.layout import hub_style_name
+    >>> hub_style_name("sentence-transformers/all-MiniLM-L6-v2")
+    'all_minilm_l6_v2'
+    >>> hub_style_name("uncased_L-12_H-768_A-12")
+    'uncased_l_12_h_768_a_12'
+    """
+    last = str(identity).strip().rstrip("/").rsplit("/", 1)[-1]
+    ascii_text = unicodedata.normalize("NFKD", last).encode("ascii", "ignore").decode("ascii")
+    name = re.sub(r"[^a-z0-9]+", "_", ascii_text.lower()).strip("_")
+    if not name:
+        raise ValueError(f"The source's identity {identity!r} has no letters or digits to name the model "
+                         "after; pass a name (--name=<name>, letters, digits and '_').")
+    return name
 
 
 def model_dir(hub_root, publisher, name):

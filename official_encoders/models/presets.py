@@ -334,7 +334,7 @@ _FAMILY_VOCAB_LANGUAGE = {("bert", VOCAB_DE_CASED): "de_cased"}
 
 
 def name_for_config(config, do_lower_case=None):
-    """The TF-Hub-style name for a model with this config (the exporter's default --name).
+    """The TF-Hub-style name for a model with this config (the catalog name the exporter mentions).
 
     The catalog's name when the architecture is in the catalog; otherwise one
     composed the same way, e.g. "bert_en_uncased_L-6_H-384_A-12" for all-MiniLM-L6-v2.

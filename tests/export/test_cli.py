@@ -52,7 +52,7 @@ def _tags(markdown):
     return dict(re.findall(r"^<!-- ([a-z-]+): (.*) -->$", markdown, flags=re.M))
 
 
-def test_all_with_legacy_v1_then_a_second_version(tmp_path, hf_dirs):
+def test_all_with_legacy_v1_then_a_second_version(tmp_path, hf_dirs, monkeypatch):
     import tensorflow as tf
 
     hub = tmp_path / "hub"
@@ -66,7 +66,8 @@ def test_all_with_legacy_v1_then_a_second_version(tmp_path, hf_dirs):
         assert pathlib.Path(artifact.tarball).is_file()
     manifest = read_manifest(encoder.path)
     assert manifest["source"]["kind"] == "hf"
-    assert set(manifest["source"]["files"]) >= {str(hf_dirs["bert"] / "model.safetensors")}
+    assert set(manifest["source"]["files"]) >= {"model.safetensors", "config.json", "vocab.txt"}
+    assert manifest["source"]["identity"] == "bert"  # the directory's name: its config.json names no model
     assert manifest["config"]["hidden_size"] == 16 and manifest["heads"] == ["mlm"]
     assert manifest["verification"]["max_abs_diff"]["legacy_v1"] <= 1e-5
     pre_figures = read_manifest(pre.path)["verification"]
@@ -77,9 +78,11 @@ def test_all_with_legacy_v1_then_a_second_version(tmp_path, hf_dirs):
     tags = _tags(card)
     assert tags["format"] == "saved_model_2" and tags["fine-tunable"] == "true"
     assert tags["module-type"] == "text-embedding" and tags["network-architecture"] == "transformer"
-    assert tags["language"] == "en" and tags["asset-path"] == str((hub / "local" / "tiny_bert" / "1.tar.gz").resolve())
+    assert tags["language"] == "en" and tags["asset-path"] == "local/tiny_bert/1.tar.gz"  # under the hub root
     assert "| Layers (L) | 2 |" in card and "| Attention heads (A) | 2 |" in card
-    # The usage code runs as written, against the published handles.
+    # The usage code runs as written, against the published handles, from the directory holding the hub.
+    assert 'HUB_ROOT = "hub"' in card
+    monkeypatch.chdir(hub.parent)
     namespace = {}
     for block in _python_blocks(card) + _python_blocks(pathlib.Path(pre.card).read_text()):
         exec(compile(block, "model_card", "exec"), namespace)
@@ -92,10 +95,9 @@ def test_all_with_legacy_v1_then_a_second_version(tmp_path, hf_dirs):
     card2 = pathlib.Path(second.artifacts[0].card).read_text()
     changelog = card2.split("## Changelog")[1]
     assert re.search(r"- Version 2 \(\d{4}-\d\d-\d\d\): Fine-tuned\.", changelog)
-    assert re.search(rf"- Version 1 \(\d{{4}}-\d\d-\d\d\): Exported from hf:{re.escape(str(hf_dirs['bert']))}\.",
-                     changelog)
+    assert re.search(r"- Version 1 \(\d{4}-\d\d-\d\d\): Exported from hf bert\.", changelog)
     # Its usage names the newest companion preprocessor; version 1 is untouched.
-    assert str(hub / "local" / "tiny_bert_preprocess" / "1") in card2
+    assert 'PREPROCESS = f"{HUB_ROOT}/local/tiny_bert_preprocess/1"' in card2
     assert manifest_problems(encoder.path, require=True) == []
     assert "Version 2" not in pathlib.Path(encoder.card).read_text()
 
@@ -112,15 +114,16 @@ def test_albert_sentencepiece_model_with_mlm_and_preprocessing(tmp_path, hf_dirs
     (encoder,) = summary.artifacts
     from official_encoders.models import presets
 
-    # The default --name is the catalog's TF-Hub-style name for the config.
-    assert summary.name == presets.name_for_config(tiny_models.tiny_config("albert")) == "albert_L-2_H-16_A-2"
+    # The default --name is the source's identity (here its directory's name), not the catalog's
+    # name for its shape, which another model of that shape would share.
+    assert summary.name == "albert" != presets.name_for_config(tiny_models.tiny_config("albert"))
     assert encoder.version == 3
     loaded = tf.saved_model.load(encoder.path)
     assert hasattr(loaded, "mlm") and hasattr(loaded, "sp_model_file")
     assert read_manifest(encoder.path)["tokenizer"]["kind"] == "sentencepiece"
 
     (pre,) = _export(hub, f"hf:{hf_dirs['albert']}", "preprocessing", seq_length=16).artifacts
-    assert pre.version == 1 and pre.path.endswith("albert_L-2_H-16_A-2_preprocess/1")
+    assert pre.version == 1 and pre.path.endswith("local/albert_preprocess/1")
     out = tf.saved_model.load(pre.path)(tf.constant(["hello world"]))
     assert out["input_word_ids"].shape == (1, 16)
     assert _tags(pathlib.Path(pre.card).read_text())["fine-tunable"] == "false"
@@ -266,7 +269,8 @@ def test_tf1_tf2_and_preset_sources(tmp_path):
     (tf1,) = _export(hub, f"tf1:{prefix}", "model_with_mlm", config_file=str(config_file),
                      vocab_file=str(vocab), do_lower_case=False).artifacts
     manifest = read_manifest(tf1.path)
-    assert manifest["source"]["kind"] == "tf1" and str(config_file) in manifest["source"]["files"]
+    assert manifest["source"]["kind"] == "tf1" and "bert_config.json" in manifest["source"]["files"]
+    assert manifest["source"]["identity"] == "tf1" and tf1.path.endswith("local/tf1/1")  # its directory
     assert manifest["tokenizer"] == {"kind": "wordpiece", "do_lower_case": False}
     loaded = tf.saved_model.load(tf1.path)
     assert bool(loaded.do_lower_case.numpy()) is False and hasattr(loaded, "mlm")
@@ -305,3 +309,113 @@ def test_preprocessor_verification_catches_a_different_tokenizer(tmp_path):
     cased = PreprocessingModule(BertWordpieceTokenizer(vocab, False), seq_length=16)
     with pytest.raises(verify.VerificationError, match=r"differs from the in-memory one on \['input_word_ids'"):
         verify.verify_preprocessing(tmp_path / "pre", cased, ["Hello world", "THE DOG"])
+
+
+def test_default_name_is_the_source_identity_and_a_preset_keeps_its_catalog_name():
+    import types
+
+    from official_encoders.checkpoints.identity import SourceIdentity
+    from official_encoders.models import presets
+
+    minilm = types.SimpleNamespace(identity=SourceIdentity("sentence-transformers/all-MiniLM-L6-v2", "README.md"))
+    assert pipeline.default_name(minilm, "hf:/models/anything") == "all_minilm_l6_v2"
+    catalog = presets.get_preset("bert-base-uncased").name
+    assert pipeline.default_name(None, "preset:bert-base-uncased") == catalog == "bert_en_uncased_L-12_H-768_A-12"
+    with pytest.raises(ValueError, match=r"tf2:/ckpt does not say what model it is; pass --name"):
+        pipeline.default_name(types.SimpleNamespace(identity=None), "tf2:/ckpt")
+    with pytest.raises(ValueError, match=r"'東京' has no letters or digits.*--name="):
+        pipeline.default_name(types.SimpleNamespace(identity=SourceIdentity("東京", "the directory name")), "hf:/x")
+
+
+def _tree(hub):
+    return sorted(str(p.relative_to(hub)) for p in pathlib.Path(hub).rglob("*"))
+
+
+def test_published_files_name_no_machine_path(tmp_path, hf_dirs):
+    import hashlib
+    import shutil
+    import tarfile
+
+    source = tmp_path / "src_Zq7x_distinctive"
+    shutil.copytree(hf_dirs["bert"], source)
+    config = json.loads((source / "config.json").read_text())
+    (source / "config.json").write_text(json.dumps(dict(config, _name_or_path="acme/Tiny-BERT.v2")))
+    hub = tmp_path / "hub_Kw3p"
+    lines = []
+    summary = pipeline.run_export(pipeline.ExportOptions(
+        source=f"hf:{source}", hub_root=str(hub), export_type="all", seq_length=32), printer=lines.append)
+    # Named after what the source calls itself, and the progress says so.
+    assert summary.name == "tiny_bert_v2"
+    assert any("name local/tiny_bert_v2, from the source's identity 'acme/Tiny-BERT.v2' "
+               "(config.json _name_or_path)" in line for line in lines)
+
+    forbidden = [str(tmp_path), str(tmp_path.resolve()), source.name, hub.name + "/local"]
+    for artifact in summary.artifacts:
+        manifest = read_manifest(artifact.path)
+        assert manifest["source"] == {
+            "kind": "hf", "identity": "acme/Tiny-BERT.v2", "identity_from": "config.json _name_or_path",
+            "files": {name: hashlib.sha256((source / name).read_bytes()).hexdigest()
+                      for name in ("config.json", "model.safetensors", "vocab.txt")}}
+        card = pathlib.Path(artifact.card).read_text()
+        assert "Source: hf acme/Tiny-BERT.v2 " in card and "Weights:" not in card
+        assert _tags(card)["asset-path"] == f"local/{pathlib.Path(artifact.path).parent.name}/1.tar.gz"
+        contents = {str(p): p.read_bytes() for p in pathlib.Path(artifact.path).rglob("*") if p.is_file()}
+        contents[artifact.card] = card.encode()
+        with tarfile.open(artifact.tarball) as tar:
+            members = [m for m in tar.getmembers() if m.isfile()]
+            assert any(m.name.endswith("MANIFEST.json") for m in members)
+            contents.update({f"{artifact.tarball}:{m.name}": tar.extractfile(m).read() for m in members})
+        for path, data in contents.items():
+            for text in forbidden:
+                assert text.encode() not in data, f"{path} contains {text!r}"
+
+
+def test_a_new_architecture_under_an_old_name_is_refused_unless_allowed(tmp_path, hf_dirs):
+    from export.publish.version_line import ConfigChangedError
+    from tests.official_encoders.checkpoints.hf_dirs import write_hf_dir
+
+    hub = tmp_path / "hub"
+    _export(hub, f"hf:{hf_dirs['bert']}", "all", name="m", seq_length=32)
+    deeper = write_hf_dir(tmp_path / "deeper", tiny_models.tiny_result("bert", None, num_layers=3).model, "bert")
+    tiny_models.write_vocab(deeper)
+    before = _tree(hub)
+    with pytest.raises(ConfigChangedError, match=r"local/m version 1 has another architecture "
+                                                 r"\(num_layers 2 -> 3\).*--name=m_l3, or pass --allow_config_change"):
+        _export(hub, f"hf:{deeper}", "all", name="m", seq_length=32)
+    assert _tree(hub) == before  # no version, tarball, card or temp directory
+
+    proc = _cli(f"--source=hf:{deeper}", "--export_type=all", f"--hub_root={hub}", "--name=m", "--seq_length=32",
+                "--allow_config_change")
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err[-3000:]
+    assert "encoder version 2" in out and "preprocessing version 2" in out
+    note = "Architecture changed from version 1 (--allow_config_change): num_layers 2 -> 3."
+    for model in ("m", "m_preprocess"):
+        assert note in read_manifest(hub / "local" / model / "2")["changelog"]
+        card = (hub / "docs" / "local" / "models" / model / "2.md").read_text()
+        assert note in card.split("## Changelog")[1]
+
+
+def test_the_version_line_is_checked_again_under_the_publish_lock(tmp_path, hf_dirs):
+    from export.publish.manifest import write_manifest
+    from export.publish.staging import StagedVersion
+    from export.publish.version_line import ConfigChangedError
+
+    hub = tmp_path / "hub"
+    other = dict(tiny_models.tiny_config("bert").to_dict(), num_layers=5)
+
+    def printer(line):
+        if line.startswith("[6/6] manifest"):  # another export publishes "m" with another architecture
+            staged = StagedVersion(hub, "local", "m")
+            staged.path.mkdir()
+            (staged.path / "saved_model.pb").write_bytes(b"another model")
+            write_manifest(staged.path, artifact="encoder", source=None, config=other)
+            staged.publish()
+
+    options = pipeline.ExportOptions(source=f"hf:{hf_dirs['bert']}", hub_root=str(hub), export_type="all",
+                                     name="m", seq_length=32)
+    with pytest.raises(ConfigChangedError, match=r"local/m version 1 has another architecture \(num_layers 5 -> 2\)"):
+        pipeline.run_export(options, printer=printer)
+    assert published_versions(hub, "local", "m") == [1] and published_versions(hub, "local", "m_preprocess") == []
+    assert find_stray(hub, 0) == [] and not (hub / "local" / "m" / "2.tar.gz").exists()
+    assert not (hub / "docs" / "local" / "models" / "m_preprocess").exists()

@@ -10,7 +10,7 @@ import pytest
 
 from export import main_job, pipeline
 from tests.preprocessors.corpus_data import read_passages
-from official_encoders.hub.manifest import manifest_problems
+from official_encoders.hub.manifest import manifest_problems, read_manifest, sha256_file
 
 
 @pytest.mark.slow
@@ -27,6 +27,11 @@ def test_exported_minilm_matches_sentence_transformers(tmp_path):
     summary = pipeline.run_export(pipeline.ExportOptions(
         source=f"hf:{main_job.minilm_dir()}", hub_root=str(tmp_path), export_type="all"), printer=lambda m: None)
     encoder_dir, preprocess_dir = (a.path for a in summary.artifacts)
+    # Named after its own id, not after the catalog's BERT of the same shape.
+    assert summary.name == "all_minilm_l6_v2" and preprocess_dir.endswith("local/all_minilm_l6_v2_preprocess/1")
+    source = read_manifest(encoder_dir)["source"]
+    assert (source["identity"], source["identity_from"]) == ("sentence-transformers/all-MiniLM-L6-v2", "README.md")
+    assert source["files"]["model.safetensors"] == sha256_file(main_job.minilm_dir() / "model.safetensors")
     assert manifest_problems(encoder_dir, require=True) == [] and manifest_problems(preprocess_dir, require=True) == []
 
     preprocessor, encoder = hub.load(preprocess_dir), hub.load(encoder_dir)

@@ -1,5 +1,6 @@
 """The hub tree: versions, atomic publish, manifest, tarball, concurrency, kills, gc."""
 
+import hashlib
 import http.server
 import json
 import os
@@ -17,6 +18,8 @@ import pytest
 from export.publish.gc import find_stray, remove_stray
 from export.publish.manifest import source_record, write_manifest
 from export.publish.staging import StagedVersion, VersionExistsError, next_version, stage_version
+from export.publish import version_line
+from official_encoders.checkpoints.identity import SourceIdentity
 from official_encoders.hub.layout import model_dir, published_versions
 from official_encoders.hub.manifest import manifest_problems, read_manifest
 
@@ -165,19 +168,25 @@ def test_failing_card_publishes_nothing(tmp_path):
 
 def test_manifest_hashes_every_file_and_detects_changes(tmp_path):
     staged = _stage_fake(tmp_path)
-    src = tmp_path / "ckpt.bin"
+    (tmp_path / "src").mkdir()
+    src = tmp_path / "src" / "ckpt.bin"
     src.write_bytes(b"source weights")
+    outside = tmp_path / "bert_config.json"
+    outside.write_text("{}")
+    source = source_record("hf", SourceIdentity("acme/tiny", "README.md"), [src, outside], root=tmp_path / "src")
+    assert source == {"kind": "hf", "identity": "acme/tiny", "identity_from": "README.md",
+                      "files": {"ckpt.bin": hashlib.sha256(b"source weights").hexdigest(),
+                                "bert_config.json": hashlib.sha256(b"{}").hexdigest()}}
     manifest = write_manifest(
-        staged.path, artifact="encoder", source=source_record("hf", tmp_path, [src]),
+        staged.path, artifact="encoder", source=source,
         config={"hidden_size": 16}, verification={"max_abs_diff": 0.0}, changelog="first")
     out = staged.publish()
     on_disk = read_manifest(out.path)
     assert on_disk == json.loads(json.dumps(manifest))
     assert set(on_disk["files"]) == {"saved_model.pb", "variables/variables.data-00000-of-00001",
                                      "assets/vocab.txt"}
-    import hashlib
     assert on_disk["files"]["saved_model.pb"]["sha256"] == hashlib.sha256(b"weights").hexdigest()
-    assert on_disk["source"]["files"][str(src)] == hashlib.sha256(b"source weights").hexdigest()
+    assert str(tmp_path) not in json.dumps(on_disk)  # no machine path, only names relative to the source
     assert on_disk["versions"]["tensorflow"] and on_disk["exported_at"].endswith("+00:00")
     assert manifest_problems(out.path, require=True) == []
     (out.path / "assets" / "vocab.txt").write_text("changed")
@@ -322,3 +331,28 @@ def test_atomic_directory_renames_on_success_and_leaves_nothing_on_failure(tmp_p
     with atomic_directory(empty) as staging:
         (staging / "b").write_text("2")
     assert (empty / "b").read_text() == "2"
+
+
+def _publish_config(hub_root, name, config):
+    staged = _stage_fake(hub_root, name)
+    write_manifest(staged.path, artifact="encoder", source=None, config=config)
+    return staged.publish()
+
+
+def test_version_line_compares_with_the_latest_version_only(tmp_path):
+    small = {"family": "bert", "num_layers": 2, "hidden_size": 16, "num_heads": 2, "dropout": 0.1}
+    assert version_line.config_changes(tmp_path, "local", "m", small) == (None, [])
+    (tmp_path / "local" / "hand_made" / "1").mkdir(parents=True)  # no MANIFEST.json: no config to compare
+    assert version_line.config_changes(tmp_path, "local", "hand_made", small) == (1, [])
+    version_line.require_same_config(tmp_path, "local", "m", small)  # a new name: nothing to compare
+    _publish_config(tmp_path, "m", dict(small, num_layers=4))
+    _publish_config(tmp_path, "m", small)
+    assert version_line.config_changes(tmp_path, "local", "m", small) == (2, [])
+    bigger = dict(small, num_layers=6, hidden_size=32, dropout=0.2)
+    version, changes = version_line.config_changes(tmp_path, "local", "m", bigger)
+    assert version == 2 and changes == [("dropout", 0.1, 0.2), ("hidden_size", 16, 32), ("num_layers", 2, 6)]
+    version_line.require_same_config(tmp_path, "local", "m_other", bigger)  # another name: its own line
+    with pytest.raises(version_line.ConfigChangedError,
+                       match=r"local/m version 2 has another architecture \(dropout 0\.1 -> 0\.2, hidden_size 16 -> 32, "
+                             r"num_layers 2 -> 6\).*--name=m_dropout_0_2_h32_l6, or pass --allow_config_change"):
+        version_line.require_same_config(tmp_path, "local", "m", bigger)

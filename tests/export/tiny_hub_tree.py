@@ -13,7 +13,7 @@ def publish_saved_model(hub_root, publisher, name, version, saved_model_dir, car
     with stage_version(hub_root, publisher, name) as staged:
         shutil.copytree(saved_model_dir, staged.path)
         write_manifest(staged.path, artifact="encoder",
-                               source=source_record("test", saved_model_dir, []))
+                               source=source_record("test", pathlib.Path(saved_model_dir).name, []))
         published = staged.publish(
             version=version,
             render_card=lambda n: card or f"# {publisher}/{name}\n\nVersion {n}.\n")

@@ -8,13 +8,14 @@ import official_encoders
 from official_encoders import models
 from official_encoders.checkpoints.sentence_pooling import SentencePooling
 from official_encoders.layers.masked_pooling import MaskedPooling
+from official_encoders.hub import layout
 from official_encoders.models import configs
 from official_encoders.layers.classification_head import ClassificationHead
 
 
 @pytest.mark.parametrize("obj", [
     official_encoders.BertEncoder, official_encoders.AlbertEncoder, official_encoders.ElectraEncoder,
-    configs.EncoderConfig, models.build_encoder, MaskedPooling, SentencePooling,
+    configs.EncoderConfig, models.build_encoder, MaskedPooling, SentencePooling, layout.hub_style_name,
     official_encoders.SequenceClassifier, official_encoders.TokenClassifier, official_encoders.SpanLabeler,
     official_encoders.MultipleChoiceClassifier, official_encoders.NextSentencePredictor,
     official_encoders.build_task_model, ClassificationHead,

@@ -67,11 +67,16 @@ def test_save_pretrained_directory_and_dispatch(tmp_path):
     assert detect_format(out) == "tf2"
     again = load_directory(out)
     assert again.config == result.config and again.do_lower_case is True
+    # The source's identity survives the round trip, so an export is not named after the directory "tiny".
+    assert meta["identity"] == result.identity.id == "small_bert/bert_en_uncased_L-2_H-128_A-2"
+    assert (again.identity.id, again.identity.read_from) == (result.identity.id, tf2.CONFIG_FILE)
     assert open(again.vocab_file).read() == vocab.read_text()
     for a, b in zip(again.model.weights, result.model.weights):
         np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=a.path)
     with pytest.raises(FileExistsError, match="not empty"):
         tf2.save_pretrained(result, out)
+    result.identity = None  # what a directory saved before identities were kept looks like
+    assert load_directory(tf2.save_pretrained(result, tmp_path / "cache" / "older")).identity.id == "older"
     assert [p for p in os.listdir(tmp_path / "cache") if p.startswith(".partial")] == []
 
 
