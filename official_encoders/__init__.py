@@ -3,10 +3,12 @@
 This package is the façade users import; the code lives in its subpackages:
 `models` (configs, catalog, encoders, pretraining heads), `layers`,
 `checkpoints` (weight readers, our tf2 format, from_pretrained), `hub` (the
-hub format's read side: manifest check, resolve, HubLayer) and `finetune`.
+hub format's read side: manifest check, resolve, HubLayer), `finetune` and
+`embed` (`encode`: texts to sentence vectors, and its CLI).
 """
 
 from official_encoders.checkpoints.from_pretrained import from_pretrained
+from official_encoders.embed import encode
 from official_encoders.hub.hub_layer import HubLayer
 from official_encoders.hub.resolver import resolve
 from official_encoders.layers.masked_lm import MaskedLMHead
@@ -15,6 +17,6 @@ from official_encoders.models import (AlbertEncoder, BertEncoder, ElectraEncoder
 
 __all__ = [
     "AlbertEncoder", "BertEncoder", "ElectraEncoder", "EncoderConfig", "EncoderWithMaskedLM",
-    "EncoderWithRtd", "HubLayer", "MaskedLMHead", "build_encoder", "from_pretrained",
+    "EncoderWithRtd", "HubLayer", "MaskedLMHead", "build_encoder", "encode", "from_pretrained",
     "resolve",
 ]
