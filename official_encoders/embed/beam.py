@@ -10,7 +10,8 @@ takes) once per worker and embeds each batch RunInference gives it with
 `SentenceEncoder.encode`, so the vectors equal single-process `encode`'s.
 It runs on the DirectRunner here and on Dataflow, Flink or Spark through
 their pipeline options; the input and output must then be paths every worker
-can read (e.g. gs://). Needs the `beam` extra (`pip install
+can read (e.g. gs://). The launcher reads the input once, line by line, to
+split it at line boundaries and number the lines. Needs the `beam` extra (`pip install
 official-encoders[beam]`).
 """
 

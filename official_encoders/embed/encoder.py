@@ -1,6 +1,7 @@
 """Texts -> sentence vectors, fast: sorted by length, packed per batch, preprocessed in tf.data.
 
-Texts are sorted by length (characters) so each batch holds texts of similar
+A first pass counts each text's tokens (tokenization is cheap next to the
+encoder); texts are sorted by that count so each batch holds texts of similar
 length, and each batch is packed to its own longest sequence rounded up to a
 multiple of 8 (the preprocessor's `seq_length=0`). Tokenization and packing
 run in a `tf.data` pipeline (parallel map, prefetch), on other threads while
@@ -20,6 +21,8 @@ from official_encoders.embed.loading import DEFAULT_MAX_SEQ_LENGTH, load_encoder
 from preprocessors import packing
 from preprocessors.packing import INPUT_KEYS
 
+# Texts per tokenization call of the length pass.
+_COUNT_BATCH = 512
 # Inputs with at least this many texts get a progress bar unless progress=False.
 PROGRESS_MIN_TEXTS = 2048
 
@@ -94,6 +97,8 @@ class SentenceEncoder:
         self.preprocess = tf.function(self._preprocess, input_signature=[tf.TensorSpec([None], tf.string)])
         specs = {key: tf.TensorSpec([None, None], tf.int32, name=key) for key in INPUT_KEYS}
         self._embed = tf.function(self._embed_batch, input_signature=[specs])
+        self._count = tf.function(lambda strings: self._tokens(strings).row_lengths(),
+                                  input_signature=[tf.TensorSpec([None], tf.string)])
         empty = self.preprocess(tf.constant([], tf.string))[0]
         self.dim = int(self._embed(empty).shape[-1])
 
@@ -104,21 +109,29 @@ class SentenceEncoder:
         if limit is not None and int(max_seq_length) > limit:
             raise ValueError(f"max_seq_length={max_seq_length} exceeds the encoder's max_position_embeddings "
                              f"{limit}; pass max_seq_length <= {limit}.")
-        if int(max_seq_length) < 2:
-            raise ValueError(f"max_seq_length={max_seq_length} cannot hold [CLS] and [SEP]; pass >= 2.")
         return int(max_seq_length)
+
+    def _tokens(self, strings):
+        tokens = self.model.tokenizer.tokenize(strings)
+        if tokens.ragged_rank > 1:  # [batch, (words), (pieces)]
+            tokens = tokens.merge_dims(-2, -1)
+        return tokens
 
     def _preprocess(self, strings):
         """strings [B] -> (encoder inputs packed to the batch's longest, x8; truncated [B] bool).
 
         The saved preprocessor's root call with seq_length=0, plus the truncation flags.
         """
-        tokens = self.model.tokenizer.tokenize(strings)
-        if tokens.ragged_rank > 1:  # [batch, (words), (pieces)]
-            tokens = tokens.merge_dims(-2, -1)
+        tokens = self._tokens(strings)
         truncated = tokens.row_lengths() + 2 > self.max_seq_length
         packed = packing.bert_pack_inputs([tokens], 0, self._special, max_seq_length=self.max_seq_length)
         return {key: packed[key] for key in INPUT_KEYS}, truncated
+
+    def _token_counts(self, strings):
+        """Tokens per text (no [CLS]/[SEP]), int64 [N]: tokenized in parallel tf.data batches."""
+        dataset = (tf.data.Dataset.from_tensor_slices(strings).batch(_COUNT_BATCH)
+                   .map(self._count, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True))
+        return np.concatenate([counts.numpy() for counts in dataset])
 
     def _embed_batch(self, inputs):
         outputs = self.model.call(inputs)
@@ -135,20 +148,21 @@ class SentenceEncoder:
         embeddings = np.zeros([len(data), self.dim], np.float32)
         if not data:
             return EncodeResult(embeddings, 0, time.perf_counter() - started)
-        order = np.argsort(-np.fromiter((len(d) for d in data), np.int64, len(data)), kind="stable")
         strings = np.empty(len(data), object)
-        strings[:] = [data[i] for i in order]
-        dataset = (tf.data.Dataset.from_tensor_slices(strings)
+        strings[:] = data
+        counts = self._token_counts(strings)
+        num_truncated = int(np.sum(counts + 2 > self.max_seq_length))
+        order = np.argsort(-counts, kind="stable")
+        dataset = (tf.data.Dataset.from_tensor_slices(strings[order])
                    .batch(self.batch_size)
                    .map(self.preprocess, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
                    .prefetch(tf.data.AUTOTUNE))
         bar = _ProgressBar(len(data)) if (progress or (progress is None and len(data) >= PROGRESS_MIN_TEXTS)) else None
-        done = num_truncated = 0
-        for inputs, truncated in dataset:
+        done = 0
+        for inputs, _ in dataset:
             vectors = self._embed(inputs).numpy()
             embeddings[order[done:done + len(vectors)]] = vectors
             done += len(vectors)
-            num_truncated += int(np.sum(truncated.numpy()))
             if bar:
                 bar.update(done)
         seconds = time.perf_counter() - started
