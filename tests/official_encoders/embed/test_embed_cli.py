@@ -89,13 +89,18 @@ def test_resume_keeps_finished_shards_and_refuses_changed_settings(tiny, tmp_pat
         run.embed_file(tiny, source, output, shard_size=3, printer=lambda _: None)
     with pytest.raises(ValueError, match="--resume: shard_size changed"):
         run.embed_file(tiny, source, output, shard_size=4, resume=True, printer=lambda _: None)
-    progress = []
-    summary = run.embed_file(tiny, source, output, shard_size=3, resume=True, printer=progress.append)
+    progress, first_shard_times = [], []
+
+    def note(line):  # runs after each shard this run encodes, while the parts directory exists
+        progress.append(line)
+        first_shard_times.append(first_shard.stat().st_mtime_ns)
+
+    summary = run.embed_file(tiny, source, output, shard_size=3, resume=True, printer=note)
     assert summary.shards_resumed == 1 and summary.encoded == 5 and summary.count == 8
     assert [line.split(":")[0] for line in progress] == ["shard 1", "shard 2"]
     assert summary.truncated == 1  # the long line is in the resumed shard; its count was kept
+    assert first_shard_times == [written, written]  # kept as it was, not encoded again
     np.testing.assert_allclose(np.load(output), official_encoders.encode(tiny, LINES), atol=2e-5)
-    assert written  # the first shard was read back, not rewritten: shard 0 never appeared in progress
     with pytest.raises(FileExistsError, match="exists; choose another --output"):
         run.embed_file(tiny, source, output, printer=lambda _: None)
 
