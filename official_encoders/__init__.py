@@ -3,11 +3,13 @@
 This package is the façade users import; the code lives in its subpackages:
 `models` (configs, catalog, encoders, pretraining heads), `layers`,
 `tasks` (task models), `checkpoints` (weight readers, our tf2 format, from_pretrained), `hub` (the
-hub format's read side: manifest check, resolve, HubLayer) and `finetune`.
+hub format's read side: manifest check, resolve, HubLayer), `finetune` and `embed` (`encode`:
+texts to sentence vectors, and its CLI).
 """
 
 from official_encoders.checkpoints.from_pretrained import from_pretrained
 from official_encoders.checkpoints.sentence_pooling import SentencePooling
+from official_encoders.embed import encode
 from official_encoders.hub.hub_layer import HubLayer
 from official_encoders.hub.resolver import resolve
 from official_encoders.layers.masked_lm import MaskedLMHead
@@ -21,6 +23,5 @@ __all__ = [
     "AlbertEncoder", "BertEncoder", "ElectraEncoder", "EncoderConfig", "EncoderWithMaskedLM",
     "EncoderWithRtd", "HubLayer", "MaskedLMHead", "MaskedPooling", "MultipleChoiceClassifier",
     "NextSentencePredictor", "SentencePooling", "SequenceClassifier", "SpanLabeler", "TokenClassifier",
-    "build_encoder", "build_task_model",
-    "from_pretrained", "resolve",
+    "build_encoder", "build_task_model", "encode", "from_pretrained", "resolve",
 ]

@@ -49,3 +49,24 @@ def _refuse_non_empty(target):
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise FileExistsError(f"{target} exists and is not empty; choose a new directory (written "
                               "directories and published models are never overwritten).")
+
+
+@contextlib.contextmanager
+def atomic_file(target):
+    """Yields a temporary path next to `target` to write; on success it replaces `target`.
+
+    Readers see the old file or the whole new one, never a part; if the body
+    raises, the temporary file is removed.
+    """
+    target = pathlib.Path(os.path.abspath(os.fspath(target)))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".partial-{target.name}-", dir=target.parent)
+    os.close(fd)
+    try:
+        yield pathlib.Path(tmp)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(tmp)
+        raise
