@@ -4,7 +4,8 @@ Tiny random `transformers` task models, saved with a BertTokenizerFast over a
 WordPiece vocab trained here on the real multilingual corpus (so many words split
 into several pieces), are loaded through our importer and compared with
 `pipeline("token-classification", aggregation_strategy="simple")` and
-`pipeline("text-classification", top_k=None)` built on the same directory.
+`pipeline("text-classification", top_k=None)` built on the same directory
+(our side: `official_encoders.from_pretrained(directory, task="auto")`).
 
 One tokenizer departure is switched off on the HF side, by name: BertTokenizerFast
 matches special-token strings written in the raw text ("[UNK]", "[SEP]") as the
@@ -13,6 +14,7 @@ special tokens, while our tokenizer, like the original BERT one, splits them as 
 """
 
 import numpy as np
+import official_encoders
 import pytest
 import tensorflow as tf
 
@@ -20,7 +22,6 @@ from official_encoders.serving.sequence_classification import SequenceClassifica
 from official_encoders.serving.text_inputs import TextPacker
 from official_encoders.serving.token_classification import TokenClassificationServing
 from preprocessors.tokenizer_factory import make_tokenizer
-from tests.official_encoders.serving import task_models
 from tests.official_encoders.serving.conftest import NER_LABELS, TOPIC_LABELS, hf_task_directory
 
 pytestmark = pytest.mark.slow
@@ -39,6 +40,10 @@ def packer_for(directory):
     return TextPacker(make_tokenizer(str(directory / "vocab.txt"), do_lower_case=False), max_seq_length=512)
 
 
+def labels_of(model):
+    return [model.id2label[i] for i in range(len(model.id2label))]
+
+
 def batches(texts):
     for i in range(0, len(texts), BATCH):
         yield texts[i:i + BATCH]
@@ -53,8 +58,9 @@ def ner_directory(tmp_path_factory, multilingual_vocab):
 
 
 def test_token_classification_matches_hf_simple_aggregation(ner_directory, corpus_sample):
-    model = task_models.from_hf_directory(ner_directory, task_models.TokenClassifier, len(NER_LABELS))
-    serving = TokenClassificationServing(model, packer_for(ner_directory), NER_LABELS)
+    model = official_encoders.from_pretrained(str(ner_directory), task="auto")
+    assert model.task == "token_classification"
+    serving = TokenClassificationServing(model, packer_for(ner_directory), labels_of(model))
     pipe = hf_pipeline("token-classification", ner_directory, aggregation_strategy="simple")
     compared, mismatched, max_score_diff, multi_piece = 0, [], 0.0, 0
     for texts in batches(corpus_sample):
@@ -92,8 +98,9 @@ def topic_directory(tmp_path_factory, multilingual_vocab, corpus_sample):
 
 @pytest.mark.parametrize("pairs", [False, True], ids=["singles", "pairs"])
 def test_sequence_classification_matches_hf_text_classification(topic_directory, corpus_sample, pairs):
-    model = task_models.from_hf_directory(topic_directory, task_models.SequenceClassifier, len(TOPIC_LABELS))
-    serving = SequenceClassificationServing(model, packer_for(topic_directory), TOPIC_LABELS, text_pairs=pairs)
+    model = official_encoders.from_pretrained(str(topic_directory), task="auto")
+    assert model.task == "sequence_classification"
+    serving = SequenceClassificationServing(model, packer_for(topic_directory), labels_of(model), text_pairs=pairs)
     pipe = hf_pipeline("text-classification", topic_directory, top_k=None)
     firsts = corpus_sample
     seconds = corpus_sample[1:] + corpus_sample[:1]
