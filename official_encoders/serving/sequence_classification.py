@@ -55,12 +55,12 @@ class SequenceClassificationServing(tf.Module):
         segments = [self.packer.tokenize(text)]
         if self.text_pairs:
             if text_pair is None:
-                raise ValueError("This classifier takes text pairs: pass 'text_pair' too.")
+                raise ValueError("This classifier takes text pairs: pass `text_pair` too.")
             text_pair = text_inputs.check_strings(text_pair, "text_pair", 1, "[batch] strings")
             segments.append(self.packer.tokenize(text_inputs.check_same_batch(text, "text", text_pair,
                                                                               "text_pair")))
         elif text_pair is not None:
-            raise ValueError("This classifier was exported for single texts: drop 'text_pair' "
+            raise ValueError("This classifier was exported for single texts: drop `text_pair` "
                              "(export with --text_pairs for pairs).")
         logits = self._logits(self.packer.pack(segments))
         if self.regression:

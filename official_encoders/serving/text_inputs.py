@@ -30,19 +30,21 @@ def check_strings(tensor, name, rank, expected):
     """
     tensor = tf.convert_to_tensor(tensor)
     if tensor.dtype != tf.string:
-        raise TypeError(f"Input '{name}' must be {expected}, got dtype {tensor.dtype.name}.")
+        raise TypeError(f"Input `{name}` must be {expected}, got dtype {tensor.dtype.name}.")
     if tensor.shape.rank is not None:
         if tensor.shape.rank != rank:
-            raise ValueError(f"Input '{name}' must be {expected} (rank {rank}), got shape {tensor.shape}.")
+            raise ValueError(f"Input `{name}` must be {expected} (rank {rank}), got shape {tensor.shape}.")
         return tensor
     with tf.control_dependencies([tf.debugging.assert_rank(
-            tensor, rank, message=f"Input '{name}' must be {expected} (rank {rank})")]):
-        return tf.identity(tensor)
+            tensor, rank, message=f"Input `{name}` must be {expected} (rank {rank})")]):
+        checked = tf.identity(tensor)
+    checked.set_shape([None] * rank)  # the tokenizers need a known rank
+    return checked
 
 
 def check_same_batch(first, first_name, second, second_name):
     """`second`, after an in-graph check that its batch size (dimension 0) equals `first`'s."""
-    message = (f"Inputs '{first_name}' and '{second_name}' must have the same batch size "
+    message = (f"Inputs `{first_name}` and `{second_name}` must have the same batch size "
                "(one entry of each per example)")
     static = first.shape[:1].is_compatible_with(second.shape[:1])
     if not static:
