@@ -34,6 +34,14 @@ SERVING_BUILDERS = {
     "multiple_choice": lambda model, packer, labels, text_pairs: MultipleChoiceServing(model, packer),
 }
 TASK_EXPORT_TYPES = tuple(SERVING_BUILDERS)
+# What each serving_default returns (for the manifest and the card); B batch, C labels.
+SERVING_OUTPUTS = {
+    "sequence_classification": {"probabilities": "float32 [B, C]", "label": "string [B]", "score": "float32 [B]"},
+    "sequence_regression": {"score": "float32 [B]"},
+    "token_classification": {"entity_group": "string [B, E]", "start": "int32 [B, E]", "end": "int32 [B, E]",
+                             "score": "float32 [B, E]", "word": "string [B, E]", "num_entities": "int32 [B]"},
+    "multiple_choice": {"probabilities": "float32 [B, K]", "choice": "int32 [B]"},
+}
 TASKS_WITH_LABELS = ("sequence_classification", "token_classification")
 
 
@@ -87,6 +95,20 @@ def build_task_module(task_model, task, *, vocab_file=None, sp_model_file=None, 
                         max_seq_length=config.max_position_embeddings, type_vocab_size=config.type_vocab_size)
     root.serving = SERVING_BUILDERS[task](task_model, packer, labels, text_pairs)
     return root
+
+
+def serving_outputs(root, task):
+    """{output name: dtype and shape} of `root`'s serving_default."""
+    if task == "sequence_classification" and root.serving.regression:
+        return SERVING_OUTPUTS["sequence_regression"]
+    return SERVING_OUTPUTS[task]
+
+
+def manifest_entries(root, task, text_pairs=False):
+    """What MANIFEST.json says about a task export: task, labels, serving inputs and outputs."""
+    return {"task": task, "labels": list(getattr(root.serving, "labels", ())), "text_pairs": bool(text_pairs),
+            "serving_default": {"inputs": list(root.serving.input_names),
+                                "outputs": serving_outputs(root, task)}}
 
 
 def save_task_model(root, export_dir):

@@ -11,11 +11,12 @@ NER_LABELS = ("O", "B-PER", "I-PER", "B-LOC", "I-LOC", "B-ORG", "I-ORG", "MISC")
 TOPIC_LABELS = ("sport", "politics", "science")
 
 
-def hf_task_directory(directory, vocab_file, model_class, labels, classifier_scale, center_on=(), seed=0):
+def hf_task_directory(directory, vocab_file, model_class, labels, classifier_scale, center_on=(), seed=0,
+                      **config_changes):
     """A tiny random `transformers` task model saved with its BertTokenizerFast (cased, our vocab).
 
     The classifier weights are multiplied by `classifier_scale`, so logits are far apart and
-    the most probable label is not decided by rounding. With `center_on` texts, the bias
+    the most probable label is not decided by rounding. `config_changes` go to the BertConfig. With `center_on` texts, the bias
     cancels the mean pooled output's logits on them: a random pooler varies little from
     text to text, and one label would otherwise win everywhere.
     """
@@ -28,7 +29,7 @@ def hf_task_directory(directory, vocab_file, model_class, labels, classifier_sca
     config = transformers.BertConfig(
         vocab_size=vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
         intermediate_size=64, max_position_embeddings=512, num_labels=len(labels),
-        id2label=dict(enumerate(labels)), label2id={label: i for i, label in enumerate(labels)})
+        id2label=dict(enumerate(labels)), label2id={label: i for i, label in enumerate(labels)}, **config_changes)
     model = model_class(config).eval()
     with torch.no_grad():
         model.classifier.weight.mul_(classifier_scale)
