@@ -18,6 +18,7 @@ import official_encoders
 import pytest
 import tensorflow as tf
 
+from official_encoders.serving.multiple_choice import MultipleChoiceServing
 from official_encoders.serving.sequence_classification import SequenceClassificationServing
 from official_encoders.serving.text_inputs import TextPacker
 from official_encoders.serving.token_classification import TokenClassificationServing
@@ -123,3 +124,38 @@ def test_sequence_classification_matches_hf_text_classification(topic_directory,
           f"max probability diff {max_diff:.2e}, {labels_differ} labels differ, labels seen {sorted(seen)}")
     assert max_diff <= 1e-4 and labels_differ == 0
     assert len(seen) >= 2  # the texts really move the prediction
+
+
+def test_multiple_choice_matches_hf_on_its_own_tokenizer(tmp_path, multilingual_vocab, corpus_sample):
+    """transformers has no multiple-choice pipeline: the reference is the softmax of
+    BertForMultipleChoice's logits on BertTokenizerFast's (prompt, choice) pairs."""
+    import torch
+    import transformers
+
+    directory = hf_task_directory(tmp_path / "hf_choice", multilingual_vocab, transformers.BertForMultipleChoice,
+                                  ("LABEL_0",), classifier_scale=30.0)
+    model = official_encoders.from_pretrained(str(directory), task="auto")
+    assert model.task == "multiple_choice"
+    serving = MultipleChoiceServing(model, packer_for(directory))
+    hf_model = transformers.BertForMultipleChoice.from_pretrained(directory).eval()
+    tokenizer = transformers.BertTokenizerFast.from_pretrained(directory)
+    tokenizer._tokenizer.encode_special_tokens = True  # the departure named in the module doc
+    num_choices, max_diff, compared, agree = 4, 0.0, 0, 0
+    prompts = corpus_sample[:64]
+    for start in range(0, len(prompts), 8):
+        batch = prompts[start:start + 8]
+        choices = [[corpus_sample[(start + i + 7 * k + 1) % len(corpus_sample)] for k in range(num_choices)]
+                   for i in range(len(batch))]
+        ours = serving(tf.constant(batch), tf.constant(choices))["probabilities"].numpy()
+        flat_prompts = [p for p in batch for _ in range(num_choices)]
+        encoded = tokenizer(flat_prompts, [c for row in choices for c in row], padding=True, truncation=True,
+                            return_tensors="pt")
+        with torch.no_grad():
+            logits = hf_model(**{k: v.view(len(batch), num_choices, -1) for k, v in encoded.items()}).logits
+        want = torch.softmax(logits, -1).numpy()
+        max_diff = max(max_diff, float(np.max(np.abs(ours - want))))
+        compared += len(batch)
+        agree += int(np.sum(ours.argmax(-1) == want.argmax(-1)))
+    print(f"multiple choice: {compared} prompts x {num_choices} choices, max probability diff {max_diff:.2e}, "
+          f"{compared - agree} choices differ")
+    assert max_diff <= 1e-4 and agree == compared
