@@ -28,6 +28,8 @@ class SequenceClassificationServing(tf.Module):
       packer: a `text_inputs.TextPacker` for the model's vocabulary.
       labels: the C label names, by class index (one name for a regressor).
       text_pairs: True to take `text` and `text_pair` (packed as two segments).
+      input_names: the signature's input names, default ("text",) or ("text", "text_pair")
+        (the fine-tuning export keeps its historical ("sentence",) / ("sentence1", "sentence2")).
 
     Example:
 
@@ -35,7 +37,7 @@ class SequenceClassificationServing(tf.Module):
         serving(tf.constant(["What a lovely day."]))["label"]   # [b'positive']
     """
 
-    def __init__(self, model, packer, labels, text_pairs=False, name=None):
+    def __init__(self, model, packer, labels, text_pairs=False, input_names=None, name=None):
         super().__init__(name=name)
         if text_pairs and packer.type_vocab_size < 2:
             raise ValueError(f"text_pairs=True (--text_pairs) needs an encoder with segment types, but its "
@@ -43,7 +45,9 @@ class SequenceClassificationServing(tf.Module):
         self.packer = packer
         self.labels = tuple(str(label) for label in labels)
         self.text_pairs = bool(text_pairs)
-        self.input_names = ("text", "text_pair") if text_pairs else ("text",)
+        self.input_names = tuple(input_names or (("text", "text_pair") if text_pairs else ("text",)))
+        if len(self.input_names) != 1 + self.text_pairs:
+            raise ValueError(f"input_names {self.input_names} must name {1 + self.text_pairs} input(s).")
         self._logits = logits_of(model)  # a closure: the Keras model is not a tracked dependency
 
     @property
@@ -51,16 +55,17 @@ class SequenceClassificationServing(tf.Module):
         return len(self.labels) == 1
 
     def __call__(self, text, text_pair=None):
-        text = text_inputs.check_strings(text, "text", 1, "[batch] strings")
+        first = self.input_names[0]
+        text = text_inputs.check_strings(text, first, 1, "[batch] strings")
         segments = [self.packer.tokenize(text)]
         if self.text_pairs:
+            second = self.input_names[1]
             if text_pair is None:
-                raise ValueError("This classifier takes text pairs: pass `text_pair` too.")
-            text_pair = text_inputs.check_strings(text_pair, "text_pair", 1, "[batch] strings")
-            segments.append(self.packer.tokenize(text_inputs.check_same_batch(text, "text", text_pair,
-                                                                              "text_pair")))
+                raise ValueError(f"This classifier takes text pairs: pass `{second}` too.")
+            text_pair = text_inputs.check_strings(text_pair, second, 1, "[batch] strings")
+            segments.append(self.packer.tokenize(text_inputs.check_same_batch(text, first, text_pair, second)))
         elif text_pair is not None:
-            raise ValueError("This classifier was exported for single texts: drop `text_pair` "
+            raise ValueError("This classifier was exported for single texts: drop the second text "
                              "(export with --text_pairs for pairs).")
         logits = self._logits(self.packer.pack(segments))
         if self.regression:
@@ -73,8 +78,7 @@ class SequenceClassificationServing(tf.Module):
 
     def serving_function(self):
         """A tf.function for the `serving_default` signature (inputs named as `input_names`)."""
+        specs = [text_inputs.string_spec(name) for name in self.input_names]
         if self.text_pairs:
-            return tf.function(lambda text, text_pair: self(text, text_pair),
-                               input_signature=[text_inputs.string_spec("text"),
-                                                text_inputs.string_spec("text_pair")])
-        return tf.function(lambda text: self(text), input_signature=[text_inputs.string_spec("text")])
+            return tf.function(lambda text, text_pair: self(text, text_pair), input_signature=specs)
+        return tf.function(lambda text: self(text), input_signature=specs)
