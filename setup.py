@@ -13,7 +13,9 @@ setup(
         "tensorflow-text==2.21.*",
         "tensorflow-hub==0.16.1",
         "tf-keras==2.21.*",
-        "sentencepiece",
+        # 0.2.3's generated protobuf code refuses protobuf runtimes below 7.36, and Apache Beam
+        # (the beam extra) needs protobuf < 7; 0.2.2 has the same tokenizer and no such check.
+        "sentencepiece<0.2.3",
         "absl-py",
         "safetensors",
         # export.serve renders model cards as HTML.

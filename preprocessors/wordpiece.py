@@ -90,21 +90,24 @@ def _normalize_words(words, do_lower_case):
     return words
 
 
-def _fix_lowercase(words):
-    """Lower-cases what ICU left, in a branch taken only when such a letter occurs."""
+def _fix_lowercase(strings):
+    """Lower-cases the letters ICU's tables lack, in a branch taken only when one occurs."""
     fixes = _lowercase_fixes()
     if not fixes:
-        return words
+        return strings
     pattern = "[" + "".join(upper for upper, _ in fixes) + "]"
 
     def fix():
-        fixed = words
+        fixed = strings
         for upper, lower in fixes:
             fixed = tf.strings.regex_replace(fixed, upper, lower)
         return fixed
 
-    needed = tf.reduce_any(tf.strings.regex_full_match(words, f"(?s).*{pattern}.*"))
-    return tf.cond(needed, fix, lambda: words)
+    # An unanchored search (what regex_replace does) is far faster than a
+    # full match of ".*[...].*".
+    without = tf.strings.regex_replace(strings, pattern, "")
+    needed = tf.reduce_any(tf.strings.length(without) < tf.strings.length(strings))
+    return tf.cond(needed, fix, lambda: strings)
 
 
 def _utf8_length(code_points):
@@ -182,26 +185,14 @@ class BertWordpieceTokenizer(tf.Module):
         self.vocab_size = len(vocab)
         self.special_ids = special_token_ids(vocab, vocab_file)
         self._unknown_token = SPECIAL_TOKENS["unknown_id"]
-        self._wordpiece = text.FastWordpieceTokenizer(
-            vocab=vocab,
-            suffix_indicator="##",
-            # Up to 4 UTF-8 bytes per character; longer words are cut to [UNK]
-            # below by their character count, as in the reference.
-            max_bytes_per_word=4 * self.max_chars_per_word,
-            token_out_type=tf.int32,
-            unknown_token=self._unknown_token,
-            no_pretokenization=True,
-        )
+        # Up to 4 UTF-8 bytes per character; longer words are cut to [UNK] below by their
+        # character count, as in the reference.
+        common = dict(vocab=vocab, suffix_indicator="##", max_bytes_per_word=4 * self.max_chars_per_word,
+                      token_out_type=tf.int32, unknown_token=self._unknown_token)
+        self._wordpiece = text.FastWordpieceTokenizer(no_pretokenization=True, **common)
         # The fast path: FastWordpiece's own whitespace/punctuation split on
         # whole normalised strings (tests check it splits exactly like BERT).
-        self._wordpiece_end_to_end = text.FastWordpieceTokenizer(
-            vocab=vocab,
-            suffix_indicator="##",
-            max_bytes_per_word=4 * self.max_chars_per_word,
-            token_out_type=tf.int32,
-            unknown_token=self._unknown_token,
-            no_pretokenization=False,
-        )
+        self._wordpiece_end_to_end = text.FastWordpieceTokenizer(no_pretokenization=False, **common)
         self._starts_word = tf.constant([not t.startswith("##") for t in vocab], tf.bool)
         kept = [unicode_rules.PUNCTUATION, unicode_rules.CJK_IDEOGRAPHS]
         if self.do_lower_case:
@@ -311,27 +302,10 @@ class BertWordpieceTokenizer(tf.Module):
         """Per-character lower-casing like the reference, with ICU doing the bulk.
 
         Before ICU runs, capital sigma becomes "σ" (ICU would give the contextual
-        final "ς") and the letters ICU's tables lack are mapped; that branch runs
-        only when such a character occurs.
+        final "ς") and the letters ICU's tables lack are mapped.
         """
         strings = tf.strings.regex_replace(strings, "Σ", "σ")
-        pairs = _lowercase_fixes()
-        if not pairs:
-            return tf.strings.lower(strings, encoding="utf-8")
-        pattern = "[" + "".join(upper for upper, _ in pairs) + "]"
-
-        def fix():
-            fixed = strings
-            for upper, lower in pairs:
-                fixed = tf.strings.regex_replace(fixed, upper, lower)
-            return fixed
-
-        # An unanchored search (what regex_replace does) is far faster than a
-        # full match of ".*[...].*".
-        without = tf.strings.regex_replace(strings, pattern, "")
-        needed = tf.reduce_any(tf.strings.length(without) < tf.strings.length(strings))
-        fixed = tf.cond(needed, fix, lambda: strings)
-        return tf.strings.lower(fixed, encoding="utf-8")
+        return tf.strings.lower(_fix_lowercase(strings), encoding="utf-8")
 
     def _unknown_long_words(self, strings, ids, starts, ends):
         """Turns the pieces of every word longer than max_chars_per_word characters into one [UNK].

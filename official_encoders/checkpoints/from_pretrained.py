@@ -76,6 +76,8 @@ def _not_found_message(name, looked, first_root):
         target = first_root / preset.name
         hf_hint = (f"<your local copy of Hugging Face {preset.hf_aliases[0]!r}>" if preset.hf_aliases
                    else "<a Hugging Face checkpoint directory>")
+        if preset.task is not None:  # a fine-tuned entry: keep its head
+            hf_hint += " --task=auto"
     return (
         f"{known}. Looked in: {', '.join(looked)}. Nothing is downloaded. Convert weights you have "
         f"into the cache with the export CLI:\n"

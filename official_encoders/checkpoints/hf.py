@@ -21,11 +21,10 @@ from official_encoders.checkpoints import safetensors_file
 from official_encoders.checkpoints.mapping import TIED, Row, assign, expand
 from official_encoders.checkpoints.report import CorruptWeightsFile, ImportResult
 from official_encoders.checkpoints.task_import import (Variables, check_source_num_labels, choose_task,
-                                                       report_fresh_head)
+                                                       fresh_task_model, optional_targets)
 from official_encoders.models import EncoderConfig, EncoderWithMaskedLM, EncoderWithRtd, build_encoder
 from official_encoders.tasks import (HEAD_NAME, MULTIPLE_CHOICE, NEXT_SENTENCE_PREDICTION, QUESTION_ANSWERING,
-                                     SEQUENCE_CLASSIFICATION, TOKEN_CLASSIFICATION, build_task_model,
-                                     pooler_is_optional)
+                                     SEQUENCE_CLASSIFICATION, TASK_CLASSES, TOKEN_CLASSIFICATION, build_task_model)
 
 
 def _linear(source, target):
@@ -335,6 +334,24 @@ def _task_options(raw_config, family, task):
     return {} if dropout is None else {"dropout": float(dropout)}
 
 
+def _task_model_of_head(task, encoder, raw_config, tensors, by_canonical, num_labels, id2label, what):
+    """The task model for the directory's own head, sized by its output tensor, with config.json's labels."""
+    family = encoder.config.family
+    rows = expand(TASK_HEAD_TABLES[(family, task)], encoder.config.num_layers)
+    output = next(row.source for row in rows if row.target == f"{HEAD_NAME}/output/kernel")
+    if output not in by_canonical:
+        raise ValueError(f"{what} has no {task!r} head: tensor {output!r} is missing")
+    held = int(tensors.read(by_canonical[output]).shape[0])
+    fixed = TASK_CLASSES[task].fixed_num_labels
+    if fixed is not None and held != fixed:
+        raise ValueError(f"{what}: tensor {output!r} has {held} outputs, but a {task} head has {fixed}")
+    check_source_num_labels(task, num_labels, held, what)
+    labels = raw_config.get("id2label") if fixed is None else None
+    return build_task_model(task, encoder, num_labels=held,
+                            id2label=id2label or (labels if labels and len(labels) == held else None),
+                            **_task_options(raw_config, family, task))
+
+
 def load_hf(directory, allow_missing: Sequence[str] = (), task=None, num_labels=None,
             id2label=None) -> ImportResult:
     """Import a Hugging Face (or sentence-transformers) directory into our Keras model.
@@ -379,29 +396,16 @@ def load_hf(directory, allow_missing: Sequence[str] = (), task=None, num_labels=
         model = encoder
     task_model = None
     if chosen is not None and not fresh:
-        task_rows = expand(TASK_HEAD_TABLES[(family, chosen)], config.num_layers)
-        output = next(r.source for r in task_rows if r.target == f"{HEAD_NAME}/output/kernel")
-        if output not in by_canonical:
-            raise ValueError(f"{what} has no {chosen!r} head: tensor {output!r} is missing")
-        held = int(tensors.read(by_canonical[output]).shape[0])
-        if chosen in (SEQUENCE_CLASSIFICATION, TOKEN_CLASSIFICATION):
-            check_source_num_labels(chosen, num_labels, held, what)
-            labels = raw_config.get("id2label")
-            task_model = build_task_model(chosen, encoder, num_labels=held,
-                                          id2label=id2label or (labels if labels and len(labels) == held else None),
-                                          **_task_options(raw_config, family, chosen))
-        else:
-            task_model = build_task_model(chosen, encoder, **_task_options(raw_config, family, chosen))
+        task_model = _task_model_of_head(chosen, encoder, raw_config, tensors, by_canonical, num_labels, id2label,
+                                         what)
         rows += TASK_HEAD_TABLES[(family, chosen)]
-    optional = encoder.not_in_checkpoints + (("pooler_transform",) if pooler_is_optional(family, source_task)
-                                             else ())
     report = assign(
         Variables(model, task_model), expand(rows, config.num_layers, source_prefix=prefix), by_canonical,
         lambda name: tensors.read(by_canonical[name]),
-        allow_missing=tuple(allow_missing) + optional, what=f"Hugging Face weights in {model_dir}")
+        allow_missing=tuple(allow_missing) + optional_targets(encoder, source_task),
+        what=f"Hugging Face weights in {model_dir}")
     if fresh:
-        task_model = build_task_model(chosen, encoder, num_labels=num_labels, id2label=id2label)
-        report_fresh_head(report, task_model)
+        task_model = fresh_task_model(report, chosen, encoder, num_labels, id2label)
 
     vocab = _first_existing("vocab.txt", model_dir, root)
     spiece = _first_existing("spiece.model", model_dir, root)

@@ -60,8 +60,8 @@ def load_source(spec, config_file=None, allow_missing=(), task=None, num_labels=
 
     `task` (None, "auto" or one of `official_encoders.tasks.TASKS`), `num_labels` and
     `id2label` ask for a task model too, set as `result.task_model` (see
-    `official_encoders.checkpoints.task_import`). TF1 checkpoints hold no task heads:
-    there a task needs `num_labels=` for a fresh head.
+    `official_encoders.checkpoints.task_import`). Of the task heads, TF1 checkpoints hold
+    only BERT's next-sentence prediction; other tasks need `num_labels=` for a fresh head.
     """
     kind, location = parse_source_spec(spec)
     task_args = dict(task=task, num_labels=num_labels, id2label=id2label)
@@ -79,8 +79,8 @@ def load_source(spec, config_file=None, allow_missing=(), task=None, num_labels=
     if kind == "tf1":
         from official_encoders.checkpoints import tf1
 
-        result = tf1.load_tf1(location, config_file or _tf1_config_next_to(location), allow_missing=allow_missing)
-        return attach_task(result, what=f"TF1 checkpoint {location}", **task_args)
+        return tf1.load_tf1(location, config_file or _tf1_config_next_to(location), allow_missing=allow_missing,
+                            **task_args)
     from official_encoders.checkpoints import tf2
 
     return tf2.load_tf2(location, config_file, allow_missing=allow_missing, **task_args)

@@ -6,7 +6,7 @@ declares) or a task name. A source without that head is an error naming it,
 unless `num_labels=` asks for a freshly initialised head.
 """
 
-from official_encoders.tasks import AUTO, HEAD_NAME, TASKS, build_task_model, check_task
+from official_encoders.tasks import AUTO, HEAD_NAME, TASKS, build_task_model, check_task, pooler_is_optional
 
 FRESH_HEAD = "<fresh head>"  # the "source name" the report gives a freshly initialised head's variables
 
@@ -40,6 +40,15 @@ def choose_task(requested, source_task, what, num_labels=None, id2label=None):
     return requested, True
 
 
+def optional_targets(encoder, source_task=None):
+    """Target variables an importer may find missing: what the encoder's family never has in a
+    checkpoint (ELECTRA's pooler), and the pooler of a source whose task never reads it (Hugging
+    Face's token-classification and question-answering classes build none). The one pooler rule."""
+    family = encoder.config.family
+    return tuple(encoder.not_in_checkpoints) + (("pooler_transform",) if pooler_is_optional(family, source_task)
+                                                else ())
+
+
 def check_source_num_labels(task, requested, held, what):
     """A loaded head keeps its size: `requested` num_labels (if given) must equal the source's."""
     if requested is not None and int(requested) != int(held):
@@ -48,12 +57,15 @@ def check_source_num_labels(task, requested, held, what):
             f"to load the head, or load the encoder (task=None) and build_task_model(...) a new head.")
 
 
-def report_fresh_head(report, task_model):
-    """Record the fresh head's variables as missing (and allowed): nothing was loaded into them."""
+def fresh_task_model(report, task, encoder, num_labels=None, id2label=None):
+    """A task model with a new head on `encoder`; its variables go in `report` as missing (and
+    allowed), since nothing was loaded into them."""
+    task_model = build_task_model(task, encoder, num_labels=num_labels, id2label=id2label)
     for variable in getattr(task_model, HEAD_NAME).weights:
         entry = (FRESH_HEAD, variable.path)
         report.missing.append(entry)
         report.allowed_missing.append(entry)
+    return task_model
 
 
 class Variables:
@@ -78,7 +90,8 @@ def attach_task(result, task, what, num_labels=None, id2label=None, source_task=
     if not fresh and source_num_labels is not None:
         check_source_num_labels(chosen, num_labels, source_num_labels, what)
         num_labels = source_num_labels
-    result.task_model = build_task_model(chosen, result.encoder, num_labels=num_labels, id2label=id2label)
     if fresh:
-        report_fresh_head(result.report, result.task_model)
+        result.task_model = fresh_task_model(result.report, chosen, result.encoder, num_labels, id2label)
+    else:
+        result.task_model = build_task_model(chosen, result.encoder, num_labels=num_labels, id2label=id2label)
     return result

@@ -16,103 +16,88 @@ import tensorflow as tf
 from official_encoders.checkpoints.checkpoint_file import CheckpointReader, data_files
 from official_encoders.checkpoints.mapping import Row, assign, expand
 from official_encoders.checkpoints.report import ImportResult
+from official_encoders.checkpoints.task_import import (Variables, check_source_num_labels, choose_task,
+                                                       fresh_task_model, optional_targets)
 from official_encoders.models import EncoderWithMaskedLM, EncoderWithRtd, build_encoder
 from official_encoders.models.configs import EncoderConfig
+from official_encoders.tasks import HEAD_NAME, NEXT_SENTENCE_PREDICTION, build_task_model
+
+def _dense(source, target):
+    return [Row(f"{source}/kernel", f"{target}/kernel"), Row(f"{source}/bias", f"{target}/bias")]
+
+
+def _layer_norm(source, target):
+    return [Row(f"{source}/gamma", f"{target}/gamma"), Row(f"{source}/beta", f"{target}/beta")]
+
+
+# The parts of one of our Transformer blocks: (target name, dense or layer norm).
+_BLOCK_PARTS = (
+    ("self_attention/query", _dense), ("self_attention/key", _dense), ("self_attention/value", _dense),
+    ("self_attention/attention_output", _dense), ("self_attention_layer_norm", _layer_norm),
+    ("feedforward/intermediate", _dense), ("feedforward/output", _dense), ("output_layer_norm", _layer_norm),
+)
+
+
+def _block(source_prefix, target_prefix, source_names):
+    """The rows of one block: `source_names` gives the checkpoint's name of each part, in _BLOCK_PARTS order."""
+    rows = []
+    for (target, rows_of), source in zip(_BLOCK_PARTS, source_names):
+        rows += rows_of(source_prefix + source, target_prefix + target)
+    return rows
+
 
 # The standard post-LN block as google-research modeling.py names it (BERT and ELECTRA), per layer {i}.
-_BLOCK = [
-    Row("encoder/layer_{i}/attention/self/query/kernel", "transformer/layer_{i}/self_attention/query/kernel"),
-    Row("encoder/layer_{i}/attention/self/query/bias", "transformer/layer_{i}/self_attention/query/bias"),
-    Row("encoder/layer_{i}/attention/self/key/kernel", "transformer/layer_{i}/self_attention/key/kernel"),
-    Row("encoder/layer_{i}/attention/self/key/bias", "transformer/layer_{i}/self_attention/key/bias"),
-    Row("encoder/layer_{i}/attention/self/value/kernel", "transformer/layer_{i}/self_attention/value/kernel"),
-    Row("encoder/layer_{i}/attention/self/value/bias", "transformer/layer_{i}/self_attention/value/bias"),
-    Row("encoder/layer_{i}/attention/output/dense/kernel",
-        "transformer/layer_{i}/self_attention/attention_output/kernel"),
-    Row("encoder/layer_{i}/attention/output/dense/bias", "transformer/layer_{i}/self_attention/attention_output/bias"),
-    Row("encoder/layer_{i}/attention/output/LayerNorm/gamma", "transformer/layer_{i}/self_attention_layer_norm/gamma"),
-    Row("encoder/layer_{i}/attention/output/LayerNorm/beta", "transformer/layer_{i}/self_attention_layer_norm/beta"),
-    Row("encoder/layer_{i}/intermediate/dense/kernel", "transformer/layer_{i}/feedforward/intermediate/kernel"),
-    Row("encoder/layer_{i}/intermediate/dense/bias", "transformer/layer_{i}/feedforward/intermediate/bias"),
-    Row("encoder/layer_{i}/output/dense/kernel", "transformer/layer_{i}/feedforward/output/kernel"),
-    Row("encoder/layer_{i}/output/dense/bias", "transformer/layer_{i}/feedforward/output/bias"),
-    Row("encoder/layer_{i}/output/LayerNorm/gamma", "transformer/layer_{i}/output_layer_norm/gamma"),
-    Row("encoder/layer_{i}/output/LayerNorm/beta", "transformer/layer_{i}/output_layer_norm/beta"),
-]
+_BLOCK = _block("encoder/layer_{i}/", "transformer/layer_{i}/", (
+    "attention/self/query", "attention/self/key", "attention/self/value", "attention/output/dense",
+    "attention/output/LayerNorm", "intermediate/dense", "output/dense", "output/LayerNorm"))
 
 # Embeddings under the model scope (bert/ or electra/).
 _EMBEDDINGS = [
     Row("embeddings/word_embeddings", "word_embeddings/embeddings"),
     Row("embeddings/position_embeddings", "position_embedding/embeddings"),
     Row("embeddings/token_type_embeddings", "type_embeddings/embeddings"),
-    Row("embeddings/LayerNorm/gamma", "embeddings/layer_norm/gamma"),
-    Row("embeddings/LayerNorm/beta", "embeddings/layer_norm/beta"),
+    *_layer_norm("embeddings/LayerNorm", "embeddings/layer_norm"),
 ]
 
-_POOLER = [
-    Row("pooler/dense/kernel", "pooler_transform/kernel"),
-    Row("pooler/dense/bias", "pooler_transform/bias"),
-]
+_POOLER = _dense("pooler/dense", "pooler_transform")
 
 # The masked-LM head; a leading "/" means the name has no model scope.
 _MLM_HEAD = [
-    Row("/cls/predictions/transform/dense/kernel", "masked_lm/transform/kernel"),
-    Row("/cls/predictions/transform/dense/bias", "masked_lm/transform/bias"),
-    Row("/cls/predictions/transform/LayerNorm/gamma", "masked_lm/layer_norm/gamma"),
-    Row("/cls/predictions/transform/LayerNorm/beta", "masked_lm/layer_norm/beta"),
+    *_dense("/cls/predictions/transform/dense", "masked_lm/transform"),
+    *_layer_norm("/cls/predictions/transform/LayerNorm", "masked_lm/layer_norm"),
     Row("/cls/predictions/output_bias", "masked_lm/output_bias"),
 ]
 
 BERT_TABLE = _EMBEDDINGS + _BLOCK + _POOLER + _MLM_HEAD
 
 # ALBERT: one shared block, named group_0/inner_group_0 in the checkpoint.
-_ALBERT_BLOCK = "encoder/transformer/group_0/inner_group_0/"
-ALBERT_TABLE = _EMBEDDINGS + [
-    Row("encoder/embedding_hidden_mapping_in/kernel", "embedding_projection/kernel"),
-    Row("encoder/embedding_hidden_mapping_in/bias", "embedding_projection/bias"),
-    Row(_ALBERT_BLOCK + "attention_1/self/query/kernel", "transformer/shared_layer/self_attention/query/kernel"),
-    Row(_ALBERT_BLOCK + "attention_1/self/query/bias", "transformer/shared_layer/self_attention/query/bias"),
-    Row(_ALBERT_BLOCK + "attention_1/self/key/kernel", "transformer/shared_layer/self_attention/key/kernel"),
-    Row(_ALBERT_BLOCK + "attention_1/self/key/bias", "transformer/shared_layer/self_attention/key/bias"),
-    Row(_ALBERT_BLOCK + "attention_1/self/value/kernel", "transformer/shared_layer/self_attention/value/kernel"),
-    Row(_ALBERT_BLOCK + "attention_1/self/value/bias", "transformer/shared_layer/self_attention/value/bias"),
-    Row(_ALBERT_BLOCK + "attention_1/output/dense/kernel",
-        "transformer/shared_layer/self_attention/attention_output/kernel"),
-    Row(_ALBERT_BLOCK + "attention_1/output/dense/bias",
-        "transformer/shared_layer/self_attention/attention_output/bias"),
-    Row(_ALBERT_BLOCK + "LayerNorm/gamma", "transformer/shared_layer/self_attention_layer_norm/gamma"),
-    Row(_ALBERT_BLOCK + "LayerNorm/beta", "transformer/shared_layer/self_attention_layer_norm/beta"),
-    Row(_ALBERT_BLOCK + "ffn_1/intermediate/dense/kernel", "transformer/shared_layer/feedforward/intermediate/kernel"),
-    Row(_ALBERT_BLOCK + "ffn_1/intermediate/dense/bias", "transformer/shared_layer/feedforward/intermediate/bias"),
-    Row(_ALBERT_BLOCK + "ffn_1/intermediate/output/dense/kernel",
-        "transformer/shared_layer/feedforward/output/kernel"),
-    Row(_ALBERT_BLOCK + "ffn_1/intermediate/output/dense/bias", "transformer/shared_layer/feedforward/output/bias"),
-    Row(_ALBERT_BLOCK + "LayerNorm_1/gamma", "transformer/shared_layer/output_layer_norm/gamma"),
-    Row(_ALBERT_BLOCK + "LayerNorm_1/beta", "transformer/shared_layer/output_layer_norm/beta"),
-] + _POOLER + _MLM_HEAD
+ALBERT_TABLE = _EMBEDDINGS + _dense("encoder/embedding_hidden_mapping_in", "embedding_projection") + _block(
+    "encoder/transformer/group_0/inner_group_0/", "transformer/shared_layer/", (
+        "attention_1/self/query", "attention_1/self/key", "attention_1/self/value", "attention_1/output/dense",
+        "LayerNorm", "ffn_1/intermediate/dense", "ffn_1/intermediate/output/dense", "LayerNorm_1",
+    )) + _POOLER + _MLM_HEAD
 
 # ELECTRA discriminator: BERT names under electra/, a projection, and the RTD head. No pooler.
-ELECTRA_TABLE = _EMBEDDINGS + [
-    Row("embeddings_project/kernel", "embedding_projection/kernel"),
-    Row("embeddings_project/bias", "embedding_projection/bias"),
-] + _BLOCK + [
-    Row("/discriminator_predictions/dense/kernel", "rtd/dense/kernel"),
-    Row("/discriminator_predictions/dense/bias", "rtd/dense/bias"),
-    Row("/discriminator_predictions/dense_1/kernel", "rtd/prediction/kernel"),
-    Row("/discriminator_predictions/dense_1/bias", "rtd/prediction/bias"),
-]
+ELECTRA_TABLE = (_EMBEDDINGS + _dense("embeddings_project", "embedding_projection") + _BLOCK
+                 + _dense("/discriminator_predictions/dense", "rtd/dense")
+                 + _dense("/discriminator_predictions/dense_1", "rtd/prediction"))
 
 # ELECTRA generator: its own encoder under generator/, embeddings shared with the discriminator (electra/).
-ELECTRA_GENERATOR_TABLE = [Row("/electra/" + r.source, r.target) for r in _EMBEDDINGS] + [
-    Row("embeddings_project/kernel", "embedding_projection/kernel"),
-    Row("embeddings_project/bias", "embedding_projection/bias"),
-] + _BLOCK + [
-    Row("/generator_predictions/dense/kernel", "masked_lm/transform/kernel"),
-    Row("/generator_predictions/dense/bias", "masked_lm/transform/bias"),
-    Row("/generator_predictions/LayerNorm/gamma", "masked_lm/layer_norm/gamma"),
-    Row("/generator_predictions/LayerNorm/beta", "masked_lm/layer_norm/beta"),
+ELECTRA_GENERATOR_TABLE = ([Row("/electra/" + r.source, r.target) for r in _EMBEDDINGS]
+                           + _dense("embeddings_project", "embedding_projection") + _BLOCK + [
+    *_dense("/generator_predictions/dense", "masked_lm/transform"),
+    *_layer_norm("/generator_predictions/LayerNorm", "masked_lm/layer_norm"),
     Row("/generator_predictions/output_bias", "masked_lm/output_bias"),
-]
+])
+
+# (family, task) -> (tensor whose presence means the checkpoint holds the head, head rows). BERT's
+# pretraining checkpoints keep the next-sentence classifier as output_weights [2, H].
+TASK_HEAD_TABLES = {
+    ("bert", NEXT_SENTENCE_PREDICTION): ("cls/seq_relationship/output_weights", [
+        Row("/cls/seq_relationship/output_weights", f"{HEAD_NAME}/output/kernel", "transpose"),
+        Row("/cls/seq_relationship/output_bias", f"{HEAD_NAME}/output/bias"),
+    ]),
+}
 
 # kind: (family, scope, table, head present when this source name is in the checkpoint, head wrapper)
 KINDS = {
@@ -204,7 +189,8 @@ def _sibling_files(prefix):
     return found
 
 
-def load_tf1(ckpt_prefix, config_file, allow_missing=(), electra_generator=False):
+def load_tf1(ckpt_prefix, config_file, allow_missing=(), electra_generator=False, task=None, num_labels=None,
+             id2label=None):
     """Import a google-research checkpoint; returns an ImportResult.
 
     `ckpt_prefix` may be a prefix (".../bert_model.ckpt") or a directory. The
@@ -212,20 +198,34 @@ def load_tf1(ckpt_prefix, config_file, allow_missing=(), electra_generator=False
     ALBERT, replaced-token detection for ELECTRA). `electra_generator=True`
     imports the generator of a combined ELECTRA pretraining checkpoint instead.
     Raises ValueError naming any missing tensor (unless allowed by source name
-    or target path) or any shape mismatch.
+    or target path) or any shape mismatch. `task`, `num_labels` and `id2label`
+    choose a task model as for every source; BERT pretraining checkpoints hold
+    the next-sentence-prediction head, other tasks start a fresh head.
     """
     prefix = checkpoint_prefix(ckpt_prefix)
-    reader = CheckpointReader(prefix, what=f"TF1 checkpoint {prefix}")
+    what = f"TF1 checkpoint {prefix}"
+    reader = CheckpointReader(prefix, what=what)
     shapes = {n: s for n, s in reader.get_variable_to_shape_map().items() if not is_optimizer_state(n)}
     kind = detect_kind(shapes, prefer_generator=electra_generator)
     family, scope, table, head_marker, wrapper = KINDS[kind]
     config = _config_for(config_file, family, shapes, scope)
     encoder = build_encoder(config)
     model = wrapper(encoder) if head_marker in shapes else encoder
-    allowed = tuple(allow_missing) + encoder.not_in_checkpoints
-    rows = expand(table, config.num_layers, source_prefix=scope)
-    report = assign(model, rows, shapes, reader.get_tensor, allow_missing=allowed,
-                    what=f"TF1 checkpoint {prefix}")
+    source_task = next((t for (f, t), (marker, _) in TASK_HEAD_TABLES.items() if f == family and marker in shapes),
+                       None)
+    chosen, fresh = choose_task(task, source_task, what, num_labels, id2label)
+    rows = list(table)
+    task_model = None
+    if chosen is not None and not fresh:
+        marker, head_rows = TASK_HEAD_TABLES[(family, chosen)]
+        check_source_num_labels(chosen, num_labels, shapes[marker][0], what)
+        task_model = build_task_model(chosen, encoder, id2label=id2label)
+        rows += head_rows
+    allowed = tuple(allow_missing) + optional_targets(encoder, source_task)
+    report = assign(Variables(model, task_model), expand(rows, config.num_layers, source_prefix=scope), shapes,
+                    reader.get_tensor, allow_missing=allowed, what=what)
+    if fresh:
+        task_model = fresh_task_model(report, chosen, encoder, num_labels, id2label)
     files = [prefix + ".index"] + data_files(prefix)
     if config_file is not None and not isinstance(config_file, dict):
         files.append(os.fspath(config_file))
@@ -236,7 +236,8 @@ def load_tf1(ckpt_prefix, config_file, allow_missing=(), electra_generator=False
         do_lower_case = guess_do_lower_case(extras["vocab_file"])
     return ImportResult(config=config, model=model, encoder=encoder, report=report,
                         vocab_file=extras.get("vocab_file"), sp_model_file=extras.get("sp_model_file"),
-                        do_lower_case=do_lower_case, source_files=files)
+                        do_lower_case=do_lower_case, source_files=files, task_model=task_model,
+                        source_task=source_task)
 
 
 def guess_do_lower_case(vocab_file):

@@ -24,7 +24,7 @@ from official_encoders.checkpoints.checkpoint_file import CheckpointReader, data
 from official_encoders.checkpoints.mapping import Row, assign
 from official_encoders.checkpoints.report import ImportResult
 from official_encoders.checkpoints.task_import import (Variables, check_source_num_labels, choose_task,
-                                                       report_fresh_head)
+                                                       fresh_task_model)
 from official_encoders.models import EncoderWithMaskedLM, EncoderWithRtd, build_encoder
 from official_encoders.models.configs import EncoderConfig
 from official_encoders.tasks import build_task_model
@@ -105,8 +105,7 @@ def load_tf2(ckpt_prefix, config_file=None, allow_missing=(), task=None, num_lab
     report = assign(variables, rows, keys, lambda name: reader.get_tensor(keys[name]), allow_missing=allow_missing,
                     what=f"tf2 checkpoint {ckpt_prefix}")
     if fresh:
-        task_model = build_task_model(chosen, encoder, num_labels=num_labels, id2label=id2label)
-        report_fresh_head(report, task_model)
+        task_model = fresh_task_model(report, chosen, encoder, num_labels, id2label)
     directory = os.path.dirname(ckpt_prefix)
     assets = {k: os.path.join(directory, meta[k]) for k in ("vocab_file", "sp_model_file") if meta.get(k)}
     files = [ckpt_prefix + ".index", os.fspath(config_file)] + data_files(ckpt_prefix) + list(assets.values())

@@ -50,6 +50,18 @@ def params_from_flags():
     return apply_params_override(params, FLAGS.params_override, explicitly_set)
 
 
+def quiet_library_logs():
+    """TensorFlow's and Keras' INFO lines (e.g. the renamed signature inputs of the export) only
+    with an explicit --verbosity: by default a run prints its progress and its summary."""
+    if FLAGS["verbosity"].present:
+        return
+    import tensorflow as tf
+    from absl import logging
+
+    logging.set_verbosity(logging.WARNING)
+    tf.get_logger().setLevel("ERROR")
+
+
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
@@ -58,6 +70,7 @@ def main(argv):
     except ValueError as error:
         raise app.UsageError(str(error))
     split_cpu(params.num_cpu_devices)
+    quiet_library_logs()
     summary = run(params, verbose=1 if sys.stdout.isatty() else 2)
     history = summary["history"]
     last = {k: round(v[-1], 4) for k, v in history.items()}

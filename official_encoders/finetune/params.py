@@ -1,6 +1,7 @@
 """The settings of a fine-tuning run, and `--params_override` parsing (task.*, trainer.*, runtime.*)."""
 
 import dataclasses
+import difflib
 
 from preprocessors.tokenizer_factory import DEFAULT_DO_LOWER_CASE
 
@@ -102,7 +103,9 @@ def apply_params_override(params, override, explicitly_set=()):
     for item in items:
         key, value = (s.strip() for s in item.split("=", 1))
         if key not in OVERRIDE_KEYS:
-            raise ValueError(f"--params_override: unknown key {key!r}; allowed: "
+            close = difflib.get_close_matches(key, OVERRIDE_KEYS, n=1, cutoff=0.5)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise ValueError(f"--params_override: unknown key {key!r}; {hint}allowed: "
                              f"{', '.join(sorted(OVERRIDE_KEYS))}.")
         field = OVERRIDE_KEYS[key]
         typed = _typed(field, value)

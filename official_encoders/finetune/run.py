@@ -4,6 +4,8 @@ import os
 import time
 
 from official_encoders.finetune.data import label_ids, make_dataset, read_examples
+from official_encoders.finetune.evaluation import (EvalResultsCallback, append_eval_results,
+                                                   sentence_prediction_evaluation)
 from official_encoders.finetune.distribute import fit_multi_worker, is_chief, make_strategy, worker_dir
 from official_encoders.finetune.model import build_classifier
 from official_encoders.finetune.preprocess import load_preprocessor
@@ -59,13 +61,23 @@ def run(params, verbose=1):
 
     chief = is_chief()
     log_dir = os.path.join(params.model_dir, "logs") if chief else worker_dir(params, "logs")
+    num_classes = len(label_names)
     if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
         history = fit_multi_worker(model, strategy, train_ds, eval_ds, params.epochs, log_dir,
                                    verbose)
+        if eval_ds is not None and chief:
+            # Outside strategy.run, so no collective op runs on the chief alone.
+            logits = tf.concat([model(x, training=False) for x, _ in eval_ds], axis=0)
+            append_eval_results(params.model_dir, params.epochs, sentence_prediction_evaluation(
+                logits, eval_data[1], num_classes))
     else:
+        callbacks = [keras.callbacks.TensorBoard(log_dir=log_dir)]
+        if eval_ds is not None:
+            # Before TensorBoard, so the epoch's val_<metric> scalars are logged too.
+            callbacks.insert(0, EvalResultsCallback(eval_ds, eval_data[1], num_classes, params.model_dir))
         history = model.fit(train_ds, validation_data=eval_ds, epochs=params.epochs,
                             verbose=verbose, shuffle=False,  # the dataset shuffles itself
-                            callbacks=[keras.callbacks.TensorBoard(log_dir=log_dir)]).history
+                            callbacks=callbacks).history
 
     export_dir = os.path.join(params.model_dir, "export") if chief else worker_dir(params, "export")
     ops = export_text_classifier(model, preprocessor, len(columns), label_names, export_dir)

@@ -116,39 +116,25 @@ def _bert_presets():
                         f"google-bert/bert-large-{tag}-whole-word-masking"),
             description=f"BERT large, English, {tag}, trained with whole-word masking.",
         ))
-    out.append(Preset(
-        name=f"bert_multi_cased_{_lh(*base)}",
-        config_dict=_config("bert", VOCAB_MULTI_CASED, *base),
-        preprocessing=WORDPIECE_CASED,
-        preprocessor="bert_multi_cased_preprocess",
-        hf_aliases=("bert-base-multilingual-cased", "google-bert/bert-base-multilingual-cased"),
-        description="BERT base, 104 languages, cased.",
-    ))
-    out.append(Preset(
-        name=f"bert_multi_uncased_{_lh(*base)}",
-        config_dict=_config("bert", VOCAB_MULTI_UNCASED, *base),
-        preprocessing=WORDPIECE_UNCASED,
-        preprocessor="bert_multi_uncased_preprocess",
-        hf_aliases=("bert-base-multilingual-uncased", "google-bert/bert-base-multilingual-uncased"),
-        description="BERT base, 102 languages, uncased (Google recommends the cased model instead).",
-    ))
-    out.append(Preset(
-        name=f"bert_de_cased_{_lh(*base)}",
-        config_dict=_config("bert", VOCAB_DE_CASED, *base),
-        preprocessing=WORDPIECE_CASED,
-        preprocessor="bert_de_cased_preprocess",
-        hf_aliases=("bert-base-german-cased", "google-bert/bert-base-german-cased"),
-        description="BERT base, German, cased (deepset).",
-    ))
-    out.append(Preset(
-        name=f"bert_zh_{_lh(*base)}",
-        config_dict=_config("bert", VOCAB_ZH, *base),
+    # (name tag, vocab, preprocessing, HF alias, description): the other base-sized vocabularies.
+    for tag, vocab, kind, alias, description in (
+        ("multi_cased", VOCAB_MULTI_CASED, WORDPIECE_CASED, "bert-base-multilingual-cased",
+         "BERT base, 104 languages, cased."),
+        ("multi_uncased", VOCAB_MULTI_UNCASED, WORDPIECE_UNCASED, "bert-base-multilingual-uncased",
+         "BERT base, 102 languages, uncased (Google recommends the cased model instead)."),
+        ("de_cased", VOCAB_DE_CASED, WORDPIECE_CASED, "bert-base-german-cased", "BERT base, German, cased."),
         # Google's Chinese checkpoint is used with do_lower_case=True.
-        preprocessing=WORDPIECE_UNCASED,
-        preprocessor="bert_zh_preprocess",
-        hf_aliases=("bert-base-chinese", "google-bert/bert-base-chinese"),
-        description="BERT base, Chinese (simplified and traditional).",
-    ))
+        ("zh", VOCAB_ZH, WORDPIECE_UNCASED, "bert-base-chinese",
+         "BERT base, Chinese (simplified and traditional)."),
+    ):
+        out.append(Preset(
+            name=f"bert_{tag}_{_lh(*base)}",
+            config_dict=_config("bert", vocab, *base),
+            preprocessing=kind,
+            preprocessor=f"bert_{tag}_preprocess",
+            hf_aliases=(alias, f"google-bert/{alias}"),
+            description=description,
+        ))
     return out
 
 

@@ -63,16 +63,19 @@ class TaskModel(keras.Model):
 
     # ---- what subclasses may override -------------------------------------------
     dropout_before_dense = True
+    # One prediction per sequence: BERT and ALBERT read pooled_output, ELECTRA (which has no
+    # pooler in its checkpoints) a GELU dense layer on the first token, as Hugging Face does.
+    sequence_level = False
 
     @classmethod
     def default_head_activation(cls, family):
         """The activation of the head's inner dense layer (None: no inner layer) for `family`."""
-        return None
+        return "gelu" if cls.sequence_level and family == "electra" else None
 
     @classmethod
     def reads_pooled_output(cls, family):
         """Whether the head of this task reads `pooled_output` (so the pooler must be loaded)."""
-        return False
+        return cls.sequence_level and cls.default_head_activation(family) is None
 
     # ---- shared ---------------------------------------------------------------------
     @property

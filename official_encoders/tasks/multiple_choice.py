@@ -42,16 +42,9 @@ class MultipleChoiceClassifier(TaskModel):
     """
 
     task = MULTIPLE_CHOICE
+    sequence_level = True
     fixed_num_labels = 1
     dropout_before_dense = False  # HF's ElectraSequenceSummary has no dropout before its projection
-
-    @classmethod
-    def default_head_activation(cls, family):
-        return "gelu" if family == "electra" else None
-
-    @classmethod
-    def reads_pooled_output(cls, family):
-        return cls.default_head_activation(family) is None
 
     def call(self, inputs, training=None):
         missing = [k for k in INPUT_KEYS if k not in inputs]

@@ -41,14 +41,7 @@ class SequenceClassifier(TaskModel):
     """
 
     task = SEQUENCE_CLASSIFICATION
-
-    @classmethod
-    def default_head_activation(cls, family):
-        return "gelu" if family == "electra" else None
-
-    @classmethod
-    def reads_pooled_output(cls, family):
-        return cls.default_head_activation(family) is None
+    sequence_level = True
 
     def call(self, inputs, training=None):
         outputs = self.encode(inputs, training=training)

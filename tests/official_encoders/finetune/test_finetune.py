@@ -121,6 +121,11 @@ def test_sentence_classification_trains_evaluates_logs_and_exports(models, tmp_p
     assert history["val_accuracy"][-1] >= 0.85
     for split in ("train", "validation"):
         assert list((tmp_path / "run" / "logs" / split).glob("events.out.tfevents.*"))
+    eval_results = json.loads((tmp_path / "run" / "eval_results.json").read_text())
+    assert [e["epoch"] for e in eval_results] == list(range(1, 9))
+    assert all(set(e) == {"epoch", "accuracy", "f1", "matthews_corrcoef"} for e in eval_results)
+    # The official metric on the same predictions as Keras' own accuracy metric.
+    np.testing.assert_allclose([e["accuracy"] for e in eval_results], history["val_accuracy"], atol=1e-6)
 
     export_dir = tmp_path / "run" / "export"
     serving = tf.saved_model.load(str(export_dir)).signatures["serving_default"]
@@ -161,6 +166,8 @@ def test_cli_pairs_over_http_mirrored_on_two_cpus_with_params_override(models, t
     assert summary["replicas"] == 2 and summary["strategy"] == "mirrored"
     assert len(summary["history"]["val_loss"]) == 2
     assert "Epoch 2/2" in result.stdout  # per-epoch progress
+    # TensorFlow's Python INFO lines (renamed signature inputs, untraced functions) only with --verbosity.
+    assert not [line for line in result.stderr.splitlines() if line.startswith("INFO:")], result.stderr[-2000:]
     serving = tf.saved_model.load(summary["export_dir"]).signatures["serving_default"]
     out = serving(sentence1=tf.constant(["good movie", "bad plot"]),
                   sentence2=tf.constant(["great acting", "fine"]))["probabilities"]
@@ -274,6 +281,9 @@ def test_multi_worker_mirrored_two_workers_on_loopback(models, tmp_path):
     assert chief["history"] == other["history"] and len(chief["history"]["val_loss"]) == 2
     assert chief["export_dir"] == str(tmp_path / "run" / "export")
     assert list((tmp_path / "run" / "logs" / "validation").glob("events.out.tfevents.*"))
+    eval_results = json.loads((tmp_path / "run" / "eval_results.json").read_text())
+    assert eval_results[-1]["epoch"] == 2
+    np.testing.assert_allclose(eval_results[-1]["accuracy"], chief["history"]["val_accuracy"][-1], atol=1e-6)
     # Both workers hold the same (synchronised) weights.
     texts = tf.constant(["the plot was good", "awful acting"])
     outputs = [tf.saved_model.load(s["export_dir"]).signatures["serving_default"](sentence=texts)
@@ -312,3 +322,10 @@ def test_real_export_hub_module_url_brings_its_own_vocabulary(tiny_bert_hub, tmp
          summary["export_dir"]], capture_output=True, text=True, timeout=180)
     assert probe.returncode != 0
     assert any(op in probe.stderr for op in notes["custom_ops"])
+
+
+def test_an_unknown_override_key_names_the_closest_real_key():
+    with pytest.raises(ValueError, match="unknown key 'trainer.epoch'; did you mean 'trainer.epochs'"):
+        apply_params_override(FinetuneParams(), "trainer.epoch=3")
+    with pytest.raises(ValueError, match="unknown key 'task.learning_rate'; did you mean 'trainer.learning_rate'"):
+        apply_params_override(FinetuneParams(), "task.learning_rate=0.1")
