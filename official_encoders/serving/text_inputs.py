@@ -102,7 +102,7 @@ class TextPacker(tf.Module):
                              "WordPiece vocabulary (vocab_file).")
         strings = unicode_rules.sanitize_utf8(tf.convert_to_tensor(strings, tf.string))
         ids, starts, ends = self.tokenizer.tokenize_with_offsets(strings)
-        to_chars = _byte_to_char_offsets(strings)
+        to_chars = byte_to_char_offsets(strings)
         return ids, to_chars(starts), to_chars(ends), strings
 
     def windows(self, ids):
@@ -127,7 +127,7 @@ class TextPacker(tf.Module):
         return window_ids, window_of_row, token_window, within % size + 1
 
 
-def _byte_to_char_offsets(strings):
+def byte_to_char_offsets(strings):
     """A function mapping byte offsets [batch, (n)] in `strings` to code-point offsets, int32.
 
     All rows are laid end to end, so one sorted search over every character's
