@@ -26,7 +26,9 @@ def define_flags():
     flags.DEFINE_string("config_file", None, "bert_config.json (or our config JSON) for tf1:/tf2: sources.")
     flags.DEFINE_enum("export_type", "model", pipeline.EXPORT_TYPES,
                       "model: encoder; model_with_mlm: encoder with its .mlm (or .rtd) head; "
-                      "preprocessing: the preprocessor only; all: encoder with heads and preprocessor.")
+                      "preprocessing: the preprocessor only; all: encoder with heads and preprocessor; "
+                      "sequence_classification, token_classification, multiple_choice: a text-in task "
+                      "model (raw strings in, tokenization and post-processing in the graph).")
     flags.DEFINE_string("hub_root", None, "Root of the hub tree to publish into.")
     flags.DEFINE_string("publisher", "local", "Publisher directory under the hub root.")
     flags.DEFINE_string("name", None, "Model name (default: the source's identity in the hub's style, e.g. "
@@ -50,6 +52,8 @@ def define_flags():
     flags.DEFINE_boolean("check_inputs", True, "Keep the in-graph checks of input_word_ids, input_type_ids "
                          "and input_mask values. false drops them, for TPU-style pipelines that validate ids "
                          "upstream (an out-of-range id is then not reported).")
+    flags.DEFINE_boolean("text_pairs", False, "--export_type=sequence_classification: serve text pairs "
+                         "(inputs text and text_pair) instead of single texts; needs segment types.")
     flags.DEFINE_string("verify", None, "Check a published version directory against its MANIFEST.json "
                         "(sha256 of every file), report each file that fails, then exit (1 if any does).")
     flags.DEFINE_boolean("gc", False, "Remove temp directories and orphaned tarballs/cards left by killed "
@@ -137,7 +141,7 @@ def main(argv):
         vocab_file=FLAGS.vocab_file, sp_model_file=FLAGS.sp_model_file, do_lower_case=FLAGS.do_lower_case,
         seq_length=FLAGS.seq_length, legacy_v1=FLAGS.legacy_v1, dtype=FLAGS.dtype, changelog=FLAGS.changelog,
         language=FLAGS.language, dataset=FLAGS.dataset, check_inputs=FLAGS.check_inputs,
-        allow_config_change=FLAGS.allow_config_change)
+        allow_config_change=FLAGS.allow_config_change, text_pairs=FLAGS.text_pairs)
     try:
         summary = pipeline.run_export(options, printer=lambda line: print(line, flush=True))
     except Exception as error:  # any failure: nothing was published (staging is removed)

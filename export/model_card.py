@@ -23,7 +23,7 @@ class CardInfo:
 
     publisher: str
     name: str
-    artifact: str  # "encoder" or "preprocessing"
+    artifact: str  # "encoder", "preprocessing" or "task"
     overview: str
     language: str = "en"
     dataset: str | None = None
@@ -38,6 +38,9 @@ class CardInfo:
     source: str = ""  # the source's kind and identity, e.g. "hf sentence-transformers/all-MiniLM-L6-v2"
     changelog: str = ""
     sentence_pooling: dict | None = None  # SentencePooling.to_dict() of a sentence-transformers source
+    task: str | None = None  # task exports: official_encoders.tasks name
+    text_pairs: bool = False
+    labels: tuple = ()
 
 
 def changelog_entries(hub_root, publisher, name, before_version):
@@ -55,9 +58,10 @@ def _tags(info, version):
     asset = f"{info.publisher}/{info.name}/{version}.tar.gz"  # relative to the hub root
     tags = [
         ("format", "saved_model_2"),
-        ("fine-tunable", "true" if info.artifact == "encoder" else "false"),
+        ("fine-tunable", "true" if info.artifact in ("encoder", "task") else "false"),
         ("language", info.language),
-        ("module-type", "text-embedding" if info.artifact == "encoder" else "text-preprocessing"),
+        ("module-type", _TASK_MODULE_TYPES.get(info.task) or
+         ("text-embedding" if info.artifact == "encoder" else "text-preprocessing")),
         ("network-architecture", "transformer"),
         ("asset-path", asset),
     ]
@@ -102,6 +106,76 @@ def _hub_root_line(hub_root):
     here = pathlib.Path(hub_root).resolve().name or "."
     return (f'HUB_ROOT = "{here}"  # this hub tree: its directory (as seen from where you run this) '
             'or the http(s) address serving it')
+
+
+_TASK_MODULE_TYPES = {"sequence_classification": "text-classification",
+                      "token_classification": "token-classification", "multiple_choice": "text-multiple-choice"}
+_TASK_WHAT = {
+    "sequence_classification": "classifies texts (or text pairs)",
+    "token_classification": "finds entities in texts, with their character offsets",
+    "multiple_choice": "picks, for each prompt, the most fitting of its candidate answers",
+}
+# The serving call and what it prints, per task; the text pair variant replaces the first.
+_TASK_CALLS = {
+    "sequence_classification": (
+        'out = serve(text=tf.constant(["What a wonderful film.", "Dull and far too long."]))\n'
+        'print(out["label"].numpy(), out["score"].numpy())  # the most probable label and its probability'),
+    "sequence_classification_pairs": (
+        'out = serve(text=tf.constant(["A man is sleeping."]), text_pair=tf.constant(["Nobody sleeps."]))\n'
+        'print(out["label"].numpy(), out["score"].numpy())'),
+    "sequence_regression": (
+        'out = serve(text=tf.constant(["What a wonderful film."]))\nprint(out["score"].numpy())  # the predicted value'),
+    "token_classification": (
+        'text = "Ada Lovelace was born in London."\nout = serve(text=tf.constant([text]))\n'
+        'for j in range(int(out["num_entities"][0])):\n'
+        '    start, end = int(out["start"][0, j]), int(out["end"][0, j])\n'
+        '    print(out["entity_group"][0, j].numpy().decode(), text[start:end], float(out["score"][0, j]))'),
+    "multiple_choice": (
+        'out = serve(prompt=tf.constant(["The sky is"]), choices=tf.constant([["blue", "a chair", "loud"]]))\n'
+        'print(out["choice"].numpy(), out["probabilities"].numpy())  # [B] index, [B, K]'),
+}
+
+
+def task_overview(family, config, name, task):
+    """The overview paragraph of a task export's card."""
+    return (f"{family} `{name}` (L={config.num_layers}, H={config.hidden_size}, A={config.num_heads}) "
+            f"{_TASK_WHAT[task]}. Its `serving_default` takes raw strings and does tokenization, "
+            "windowing and post-processing in the graph, so TF Serving with the tensorflow-text ops "
+            "serves it as it is. The root is also a Reusable SavedModel: `hub.KerasLayer(handle, "
+            "trainable=True)` returns the task's `logits` for further fine-tuning.")
+
+
+def _task_usage(info, handle, hub_line):
+    key = info.task
+    if key == "sequence_classification":
+        key = "sequence_regression" if len(info.labels) == 1 else (
+            "sequence_classification_pairs" if info.text_pairs else key)
+    shape = "[batch, num_choices, seq_length]" if info.task == "multiple_choice" else "[batch, seq_length]"
+    labels = f"Labels (by class index, also in `assets/labels.txt`): {', '.join(info.labels)}.\n\n" if info.labels else ""
+    return f'''{labels}Raw strings in, through the `serving_default` signature (what TF Serving calls):
+
+```python
+import tensorflow as tf
+import tensorflow_hub as hub
+import tensorflow_text  # noqa: F401  (registers the tokenizer's ops)
+import tf_keras
+
+{hub_line}
+MODEL = f"{{HUB_ROOT}}/{handle}"
+serve = hub.load(MODEL).signatures["serving_default"]
+{_TASK_CALLS[key]}
+```
+
+Fine-tune further through the Reusable root: encoder inputs (int32 {shape}) in, `logits` out:
+
+```python
+inputs = {{name: tf_keras.Input(shape=[None] * {2 if info.task == "multiple_choice" else 1}, dtype=tf.int32, name=name)
+          for name in ("input_word_ids", "input_mask", "input_type_ids")}}
+logits = hub.KerasLayer(MODEL, trainable=True)(inputs)["logits"]
+model = tf_keras.Model(inputs, logits)
+print(model.output_shape)
+```
+'''
 
 
 def _encoder_usage(info, handle, hub_line):
@@ -289,6 +363,10 @@ def render_model_card(info, hub_root, version):
                   "`input_type_ids` (int32 [batch, seq]); outputs: `pooled_output`, `default`, "
                   "`sequence_output`, `encoder_outputs`.", "",
                   "## Usage", "", _encoder_usage(info, handle, hub_line)]
+    elif info.artifact == "task":
+        parts += ["## Architecture", "", _architecture(info), "",
+                  f"Task: `{info.task}`. `.encoder` is the encoder's Reusable form (the same variables).", "",
+                  "## Usage", "", _task_usage(info, handle, hub_line)]
     else:
         parts += ["## Usage", "",
                   f"Turns strings into encoder inputs ({info.tokenizer}, seq_length {info.seq_length}).", "",

@@ -8,14 +8,16 @@ any failure leaves the hub tree as it was.
 import contextlib
 import dataclasses
 import pathlib
+import tempfile
 import time
 
+from export import task_export
 from official_encoders.checkpoints.sources import parse_source_spec
 from official_encoders.hub.layout import hub_style_name, latest_version_dir
 from preprocessors.preprocessing_module import PreprocessingModule
 from preprocessors.tokenizer_factory import DEFAULT_DO_LOWER_CASE, make_tokenizer
 
-EXPORT_TYPES = ("model", "model_with_mlm", "preprocessing", "all")
+EXPORT_TYPES = ("model", "model_with_mlm", "preprocessing", "all") + task_export.TASK_EXPORT_TYPES
 SAMPLE_SENTENCES = (
     "The quick brown fox jumps over the lazy dog.",
     "Hello, world! Tokenizers split punctuation.",
@@ -46,11 +48,12 @@ class ExportOptions:
     dataset: str | None = None
     check_inputs: bool = True  # False: no in-graph id/type/mask checks (ids validated upstream)
     allow_config_change: bool = False  # True: a version may change the architecture of its name
+    text_pairs: bool = False  # sequence_classification: serve text and text_pair
 
 
 @dataclasses.dataclass
 class ArtifactSummary:
-    kind: str  # "encoder" | "preprocessing"
+    kind: str  # "encoder" | "preprocessing" | "task"
     path: str
     tarball: str
     card: str
@@ -76,7 +79,12 @@ class ExportSummary:
             lines.append(f"    SavedModel {a.size_bytes / 1e6:.2f} MB, tarball {a.tarball_bytes / 1e6:.2f} MB: {a.tarball}")
             lines.append(f"    model card: {a.card}")
             v = a.verification
-            if a.kind == "encoder":
+            if a.kind == "task":
+                diffs = ", ".join(f"{k} {d:.2g}" for k, d in v["max_abs_diff"].items())
+                lines.append(f"    max abs diff (<= {v['tolerance']:g}): {diffs}")
+                lines.append(f"    serving_default outputs: {', '.join(v['serving_outputs'])}; trainable variables: "
+                             f"{v['trainable_variables']['found']}; gradients: {v['gradients']}")
+            elif a.kind == "encoder":
                 diffs = ", ".join(f"{k} {d:.2g}" for k, d in v["max_abs_diff"].items())
                 scale = max(1.0, max(v["output_scale"].values()))
                 lines.append(f"    max abs diff (<= {v['tolerance']:g} x output scale {scale:.3g}): {diffs}")
@@ -203,6 +211,10 @@ def run_export(options, printer=print):
     if options.export_type not in EXPORT_TYPES:
         raise ValueError(f"--export_type {options.export_type!r}: use one of {', '.join(EXPORT_TYPES)}.")
     kind, source_path = parse_source_spec(options.source, what="--source")
+    task = options.export_type if options.export_type in task_export.TASK_EXPORT_TYPES else None
+    if options.text_pairs and task != "sequence_classification":
+        raise ValueError(f"--text_pairs applies to --export_type=sequence_classification, not {options.export_type}; "
+                         "drop --text_pairs.")
     want_encoder = options.export_type != "preprocessing"
     want_preprocessing = options.export_type in ("preprocessing", "all")
     with_heads = options.export_type in ("model_with_mlm", "all")
@@ -212,7 +224,7 @@ def run_export(options, printer=print):
     if options.dtype != "float32":
         keras.mixed_precision.set_global_policy(options.dtype)
     try:
-        result = checkpoints.load_source(options.source, options.config_file)
+        result = checkpoints.load_source(options.source, options.config_file, **({"task": task} if task else {}))
     except (ValueError, KeyError, FileNotFoundError):
         raise  # the importers' own errors already name the problem
     except Exception as error:  # e.g. a truncated checkpoint: "Read less bytes than requested"
@@ -226,7 +238,7 @@ def run_export(options, printer=print):
         result.encoder.check_inputs = False  # read when the call is traced, so this covers every head
         stages.note("check_inputs=False: no in-graph checks of id, type id or mask values")
     config = result.config
-    name = options.name or default_name(result, options.source)
+    name = options.name or default_name(result, options.source) + (f"_{task}" if task else "")
     pre_name = f"{name}_preprocess"
     if options.version is not None:
         for artifact_name, wanted in ((name, want_encoder), (pre_name, want_preprocessing)):
@@ -246,7 +258,7 @@ def run_export(options, printer=print):
     if want_preprocessing and options.seq_length > config.max_position_embeddings:
         raise ValueError(f"--seq_length {options.seq_length} exceeds the encoder's max_position_embeddings "
                          f"{config.max_position_embeddings}; pass --seq_length <= {config.max_position_embeddings}.")
-    num_params = result.encoder.count_params()
+    num_params = (result.task_model if task else result.encoder).count_params()
     stages.note(f"{config.family}: L={config.num_layers} H={config.hidden_size} A={config.num_heads}, "
                 f"{num_params:,} parameters")
     stages.note(_name_note(options, result, name))
@@ -275,7 +287,12 @@ def run_export(options, printer=print):
             pre_stage = stack.enter_context(staging.stage_version(hub_root, options.publisher, pre_name))
         stages.start("build SavedModel objects")
         enc_module = pre_module = None
-        if want_encoder:
+        if task:
+            enc_module = task_export.build_task_module(
+                result.task_model, task, vocab_file=vocab_file, sp_model_file=sp_model_file,
+                do_lower_case=do_lower_case, text_pairs=options.text_pairs,
+                labels_dir=stack.enter_context(tempfile.TemporaryDirectory()))
+        elif want_encoder:
             enc_module = saved_model.build_encoder_module(
                 result, with_heads=bool(heads), legacy_v1=options.legacy_v1, vocab_file=vocab_file,
                 sp_model_file=sp_model_file, do_lower_case=do_lower_case)
@@ -285,7 +302,9 @@ def run_export(options, printer=print):
                                              max_seq_length=config.max_position_embeddings)
         stages.start("save", "into temp directories under " + ", ".join(
             str(s.tmp_dir.relative_to(hub_root)) for s in (enc_stage, pre_stage) if s))
-        if want_encoder:
+        if task:
+            task_export.save_task_model(enc_module, enc_stage.path)
+        elif want_encoder:
             saved_model.save_encoder_model(enc_module, enc_stage.path)
         if want_preprocessing:
             from export.preprocessing_export import save_preprocessing_model
@@ -295,7 +314,13 @@ def run_export(options, printer=print):
             if stage:
                 stage.start_tarball()  # compresses in the background while verification runs
         figures = {}
-        if want_encoder:
+        if task:
+            from export import task_verify
+
+            stages.start("verify task model")
+            figures["encoder"] = task_verify.verify_task(enc_stage.path, enc_module, result.task_model, task,
+                                                         text_pairs=options.text_pairs)
+        elif want_encoder:
             stages.start("verify encoder")
             figures["encoder"] = verify.verify_encoder(
                 enc_stage.path, result, with_heads=bool(heads), legacy_v1=options.legacy_v1,
@@ -311,8 +336,11 @@ def run_export(options, printer=print):
         extra = {"export_type": options.export_type, "dtype": options.dtype, "legacy_v1": options.legacy_v1,
                  "check_inputs": options.check_inputs,
                  "tokenizer": {"kind": tokenizer_kind, "do_lower_case": do_lower_case}}
+        if task:
+            extra.update(task_export.manifest_entries(enc_module, task, options.text_pairs))
         if want_encoder:
-            manifest.write_manifest(enc_stage.path, artifact="encoder", source=source_record, config=config_dict,
+            manifest.write_manifest(enc_stage.path, artifact="task" if task else "encoder", source=source_record,
+                                   config=config_dict,
                                    verification=figures["encoder"], changelog=changelog,
                                    extra=dict(extra, heads=list(heads), num_params=num_params,
                                               sentence_pooling=sentence_pooling))
@@ -344,11 +372,11 @@ def run_export(options, printer=print):
             def encoder_card(n):
                 pre = published.get("preprocessing")
                 card = model_card.CardInfo(
-                    name=name, artifact="encoder", heads=heads, legacy_v1=options.legacy_v1,
-                    overview=_overview(config, name, result),
+                    name=name, artifact="task" if task else "encoder", heads=heads, legacy_v1=options.legacy_v1,
+                    overview=_overview(config, name, result, task),
                     preprocess_handle=handle(pre_name, pre.version) if pre else
                     _latest_handle(hub_root, options.publisher, pre_name), sentence_pooling=sentence_pooling,
-                    **info)
+                    task=task, text_pairs=options.text_pairs, labels=tuple(extra.get("labels", ())), **info)
                 return model_card.render_model_card(card, hub_root, n)
 
             def before_encoder_commit(n):
@@ -367,7 +395,7 @@ def run_export(options, printer=print):
         if kind_name in published:
             p = published[kind_name]
             artifacts.append(ArtifactSummary(
-                kind=kind_name, path=str(p.path), tarball=str(p.tarball), card=str(p.card), version=p.version,
+                kind="task" if task and kind_name == "encoder" else kind_name, path=str(p.path), tarball=str(p.tarball), card=str(p.card), version=p.version,
                 size_bytes=staging.directory_size(p.path), tarball_bytes=p.tarball.stat().st_size,
                 verification=figures[kind_name]))
     return ExportSummary(name=name, num_params=num_params if want_encoder else None, artifacts=artifacts,
@@ -407,8 +435,12 @@ def _language(result):
     return "multilingual" if result.config.vocab_size > 60000 else "en"
 
 
-def _overview(config, name, result):
+def _overview(config, name, result, task=None):
     family = {"bert": "BERT", "albert": "ALBERT", "electra": "ELECTRA"}[config.family]
+    if task:
+        from export.model_card import task_overview
+
+        return task_overview(family, config, name, task)
     return (f"{family} text encoder `{name}` (L={config.num_layers}, H={config.hidden_size}, "
             f"A={config.num_heads}) as a Reusable SavedModel for TensorFlow 2: it returns a pooled "
             "embedding of each input and one contextual embedding per token, and it can be fine-tuned "

@@ -35,8 +35,9 @@ HEAD_INPUTS = {"mlm": ("masked_lm_positions",), "rtd": ()}
 HEAD_OUTPUTS = {"mlm": "mlm_logits", "rtd": "rtd_logits"}
 
 
-def input_specs(extra=()):
-    return {k: tf.TensorSpec([None, None], tf.int32, name=k) for k in INPUT_KEYS + tuple(extra)}
+def input_specs(extra=(), rank=2):
+    """Encoder input specs: int32 [batch, seq] (rank 3: [batch, num_choices, seq])."""
+    return {k: tf.TensorSpec([None] * rank, tf.int32, name=k) for k in INPUT_KEYS + tuple(extra)}
 
 
 def _as_float32(outputs):
@@ -55,9 +56,11 @@ class ReusableModule(tf.__internal__.tracking.AutoTrackable):
 
     `variables`/`trainable_variables` are the Keras variables' backing tf.Variables;
     `regularization_losses` holds one no-argument tf.function per regularized weight.
+    `outputs` names the output keys kept (default: the encoder's); `input_rank` 3 traces
+    [batch, num_choices, seq] inputs (multiple choice).
     """
 
-    def __init__(self, keras_model, head=None, legacy_v1=False, sentence_pooling=None):
+    def __init__(self, keras_model, head=None, legacy_v1=False, sentence_pooling=None, outputs=None, input_rank=2):
         self._head = head
         self._sentence = sentence_pooling is not None
         pooling = sentence_pooling.layer(name="sentence_pooling") if self._sentence else None
@@ -69,7 +72,7 @@ class ReusableModule(tf.__internal__.tracking.AutoTrackable):
         # The Keras model is reached through this closure only, not as a SavedModel
         # dependency: Keras would add its own float-input serving function to it.
         # Its variables are saved through `variables`.
-        keep = ("pooled_output", "default", "sequence_output", "encoder_outputs")
+        keep = tuple(outputs or ("pooled_output", "default", "sequence_output", "encoder_outputs"))
         if head:
             keep += (HEAD_OUTPUTS[head],)
 
@@ -89,7 +92,7 @@ class ReusableModule(tf.__internal__.tracking.AutoTrackable):
         self.__call__ = tf.function(call)
         extra = HEAD_INPUTS[head] if head else ()
         for training in (False, True):
-            self.__call__.get_concrete_function(input_specs(extra), training=training)
+            self.__call__.get_concrete_function(input_specs(extra, input_rank), training=training)
             if legacy_v1:
                 self.__call__.get_concrete_function(
                     [tf.TensorSpec([None, None], tf.int32, name=n)
@@ -136,6 +139,11 @@ def build_encoder_module(result, *, with_heads=True, legacy_v1=False, vocab_file
     if pooling is not None:
         root.sentence_pooling = tf.Variable(json.dumps(pooling.to_dict(), sort_keys=True), trainable=False,
                                             name="sentence_pooling")
+    return attach_vocabulary(root, vocab_file, sp_model_file, do_lower_case)
+
+
+def attach_vocabulary(root, vocab_file=None, sp_model_file=None, do_lower_case=None):
+    """Gives `root` the vocabulary asset: `vocab_file` plus a `do_lower_case` variable, or `sp_model_file`."""
     if vocab_file:
         root.vocab_file = tf.saved_model.Asset(str(vocab_file))
         root.do_lower_case = tf.Variable(bool(do_lower_case if do_lower_case is not None else True),

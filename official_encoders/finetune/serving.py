@@ -4,6 +4,7 @@ import json
 import os
 
 from official_encoders.finetune.params import TEXT_INPUT_NAMES
+from official_encoders.serving.sequence_classification import SequenceClassificationServing
 
 
 def custom_ops(saved_model_dir):
@@ -22,29 +23,39 @@ def custom_ops(saved_model_dir):
     return sorted(op for op in ops if not hasattr(tf.raw_ops, op))
 
 
+class _PreprocessorPacker:
+    """The run's TF-Hub preprocessor in the shape official_encoders.serving packers have."""
+
+    type_vocab_size = 2  # the preprocessor packs segment types itself
+
+    def __init__(self, preprocessor):
+        self._module = preprocessor.module
+        self._seq_length = preprocessor.seq_length
+
+    def tokenize(self, strings):
+        return self._module.tokenize(strings)
+
+    def pack(self, segments):
+        return self._module.bert_pack_inputs(segments, seq_length=self._seq_length)
+
+
 def export_text_classifier(model, preprocessor, num_segments, label_names, export_dir):
-    """Writes a SavedModel: serving_default(raw strings) -> {"probabilities": [batch, classes]}."""
+    """Writes a SavedModel: serving_default(raw strings) -> probabilities [batch, classes], label, score.
+
+    The graph is official_encoders.serving's SequenceClassificationServing (the task
+    exports' too), over the run's preprocessor, with this CLI's input names
+    (`sentence`, or `sentence1` and `sentence2`).
+    """
     import keras
-    import tensorflow as tf
 
     names = TEXT_INPUT_NAMES[num_segments]
-
-    def probabilities(*texts):
-        logits = model(preprocessor(list(texts)), training=False)
-        return {"probabilities": tf.nn.softmax(logits, axis=-1)}
-
-    if num_segments == 1:
-        def serve(sentence):
-            return probabilities(sentence)
-    else:
-        def serve(sentence1, sentence2):
-            return probabilities(sentence1, sentence2)
-
+    serving = SequenceClassificationServing(
+        lambda inputs, training=False: {"logits": model(inputs, training=training)},
+        _PreprocessorPacker(preprocessor), label_names, text_pairs=num_segments == 2, input_names=names)
     archive = keras.export.ExportArchive()
     archive.track(model)
     archive.track(preprocessor.module)
-    archive.add_endpoint("serving_default", serve,
-                         input_signature=[tf.TensorSpec([None], tf.string, name=n) for n in names])
+    archive.add_endpoint("serving_default", serving.serving_function())
     archive.write_out(export_dir, verbose=False)
     ops = custom_ops(export_dir)
     extra = os.path.join(export_dir, "assets.extra")
@@ -53,7 +64,8 @@ def export_text_classifier(model, preprocessor, num_segments, label_names, expor
         json.dump({
             "signature": "serving_default",
             "inputs": list(names),
-            "outputs": {"probabilities": "float32 [batch, num_classes]"},
+            "outputs": {"probabilities": "float32 [batch, num_classes]", "label": "string [batch]",
+                        "score": "float32 [batch]"},
             "labels": list(label_names),
             "custom_ops": ops,
             "required_op_libraries": ["tensorflow_text"] if ops else [],
