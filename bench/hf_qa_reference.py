@@ -4,7 +4,7 @@ transformers 5 removed the pipeline, so the parity test and the QA benchmark run
 module under the reference environment `.venv-qa-ref` (the Makefile builds it) and
 talk to it over stdin/stdout, one JSON object per line:
 
-    .venv-qa-ref/bin/python -m bench.hf_qa_reference <hf model dir>
+    .venv-qa-ref/bin/python -m bench.hf_qa_reference <hf model dir> [<torch threads>]
     request:  {"questions": [...], "contexts": [...], "max_seq_length": 384, "doc_stride": 128,
                "max_query_length": 64, "max_answer_length": 15, "version_2_with_negative": false}
     response: {"answers": [{"answer", "start", "end", "score"}, ...], "seconds": <pipeline time>}
@@ -29,6 +29,8 @@ class ReferencePipeline:
 
     Args:
       model_dir: a saved Hugging Face `*ForQuestionAnswering` directory with its tokenizer.
+      threads: torch's intra-op threads (default: torch's own choice). On a shared
+        machine 1 avoids torch's spinning threads fighting over the cores.
       python: the reference interpreter (default: `.venv-qa-ref/bin/python` of this checkout).
 
     Example:
@@ -37,13 +39,14 @@ class ReferencePipeline:
             answers, seconds = reference.answer(questions, contexts, max_seq_length=384)
     """
 
-    def __init__(self, model_dir, python=None):
+    def __init__(self, model_dir, threads=None, python=None):
         python = pathlib.Path(python or ROOT / REFERENCE_PYTHON)
         if not python.exists():
             raise FileNotFoundError(f"{python}: the transformers 4.57 reference environment is missing; "
                                     "run `make install` (it builds .venv-qa-ref).")
         env = dict(os.environ, TRANSFORMERS_VERBOSITY="error", HF_HUB_OFFLINE="1")
-        self._process = subprocess.Popen([str(python), "-m", "bench.hf_qa_reference", str(model_dir)],
+        self._process = subprocess.Popen([str(python), "-m", "bench.hf_qa_reference", str(model_dir)]
+                                         + ([str(threads)] if threads else []),
                                          cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                          text=True)
         self.version = self._read()["ready"]
@@ -93,12 +96,14 @@ def main(argv):
     import torch
     import transformers
 
-    if len(argv) != 2:
-        sys.exit(f"usage: {REFERENCE_PYTHON} -m bench.hf_qa_reference <hf model dir>")
+    if len(argv) not in (2, 3):
+        sys.exit(f"usage: {REFERENCE_PYTHON} -m bench.hf_qa_reference <hf model dir> [<torch threads>]")
     if transformers.__version__.split(".")[0] != "4":
         sys.exit(f"transformers {transformers.__version__} has no question-answering pipeline; "
                  f"run this with {REFERENCE_PYTHON} (transformers 4.57), which `make install` builds.")
     torch.set_grad_enabled(False)
+    if len(argv) == 3:
+        torch.set_num_threads(int(argv[2]))
     pipe = transformers.pipeline("question-answering", model=argv[1], tokenizer=argv[1], device="cpu")
     print(json.dumps({"ready": transformers.__version__}), flush=True)
     for line in sys.stdin:

@@ -29,8 +29,13 @@ def train_vocab(passages, directory, vocab_size=4000):
     return pathlib.Path(trainer.save_model(str(directory))[0])
 
 
-def write_hf_qa_model(directory, vocab_file, do_lower_case=False, seed=0, qa_scale=1.0, **sizes):
-    """Saves a random tiny BertForQuestionAnswering with its tokenizer files into `directory`."""
+def write_hf_qa_model(directory, vocab_file, do_lower_case=False, seed=0, qa_scale=1.0, null_bias=0.0, **sizes):
+    """Saves a random tiny BertForQuestionAnswering with its tokenizer files into `directory`.
+
+    `null_bias` > 0 pushes segment 0 ([CLS], the question) one way along a random
+    direction and segment 1 (the context) the other, and adds that direction to the
+    span head: [CLS] then scores higher, so "no answer" wins on part of the pairs.
+    """
     import torch
     import transformers
 
@@ -46,6 +51,11 @@ def write_hf_qa_model(directory, vocab_file, do_lower_case=False, seed=0, qa_sca
     with torch.no_grad():
         model.qa_outputs.weight.normal_(0.0, qa_scale)
         model.qa_outputs.bias.normal_(0.0, qa_scale)
+        if null_bias:
+            direction = torch.nn.functional.normalize(torch.randn(config.hidden_size), dim=0)
+            model.bert.embeddings.token_type_embeddings.weight[0] += null_bias * direction
+            model.bert.embeddings.token_type_embeddings.weight[1] -= null_bias * direction
+            model.qa_outputs.weight += null_bias * direction
     model.save_pretrained(str(directory), safe_serialization=True)
     (directory / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
     (directory / "tokenizer_config.json").write_text(json.dumps({
@@ -75,6 +85,14 @@ def question_context_pairs(passages, count, long_share=0.4, long_chars=2400, see
         pairs.append((question + "?", context))
     rng.shuffle(pairs)
     return pairs
+
+
+def hf_question_lengths(model_dir, pairs):
+    """The number of tokens of each question by Hugging Face's tokenizer."""
+    import transformers
+
+    tokenizer = transformers.BertTokenizerFast.from_pretrained(str(model_dir))
+    return np.array([len(tokenizer(question, add_special_tokens=False)["input_ids"]) for question, _ in pairs])
 
 
 def hf_window_counts(model_dir, pairs, max_seq_length, doc_stride):
