@@ -2,7 +2,7 @@
 
 This package is the façade users import; the code lives in its subpackages:
 `models` (configs, catalog, encoders, pretraining heads), `layers`,
-`checkpoints` (weight readers, our tf2 format, from_pretrained), `hub` (the
+`tasks` (task models), `checkpoints` (weight readers, our tf2 format, from_pretrained), `hub` (the
 hub format's read side: manifest check, resolve, HubLayer) and `finetune`.
 """
 
@@ -12,9 +12,12 @@ from official_encoders.hub.resolver import resolve
 from official_encoders.layers.masked_lm import MaskedLMHead
 from official_encoders.models import (AlbertEncoder, BertEncoder, ElectraEncoder, EncoderConfig,
                                       EncoderWithMaskedLM, EncoderWithRtd, build_encoder)
+from official_encoders.tasks import (MultipleChoiceClassifier, NextSentencePredictor, SequenceClassifier,
+                                     SpanLabeler, TokenClassifier, build_task_model)
 
 __all__ = [
     "AlbertEncoder", "BertEncoder", "ElectraEncoder", "EncoderConfig", "EncoderWithMaskedLM",
-    "EncoderWithRtd", "HubLayer", "MaskedLMHead", "build_encoder", "from_pretrained",
-    "resolve",
+    "EncoderWithRtd", "HubLayer", "MaskedLMHead", "MultipleChoiceClassifier", "NextSentencePredictor",
+    "SequenceClassifier", "SpanLabeler", "TokenClassifier", "build_encoder", "build_task_model",
+    "from_pretrained", "resolve",
 ]

@@ -11,11 +11,14 @@ module only decides where to look (`find_pretrained`, distinct from the hub-hand
 `official_encoders.resolve`).
 """
 
+import logging
 import os
 import pathlib
 
 from official_encoders.checkpoints.sources import load_directory
 from official_encoders.models import presets
+
+logger = logging.getLogger(__name__)
 
 CACHE_ENV = "OFFICIAL_ENCODERS_CACHE"
 DEFAULT_CACHE = pathlib.Path("~/.cache/official_encoders")
@@ -73,6 +76,8 @@ def _not_found_message(name, looked, first_root):
         target = first_root / preset.name
         hf_hint = (f"<your local copy of Hugging Face {preset.hf_aliases[0]!r}>" if preset.hf_aliases
                    else "<a Hugging Face checkpoint directory>")
+        if preset.task is not None:  # a fine-tuned entry: keep its head
+            hf_hint += " --task=auto"
     return (
         f"{known}. Looked in: {', '.join(looked)}. Nothing is downloaded. Convert weights you have "
         f"into the cache with the export CLI:\n"
@@ -84,8 +89,8 @@ def _not_found_message(name, looked, first_root):
     )
 
 
-def from_pretrained(name_or_path, cache_dir=None):
-    """The encoder (a Keras 3 model callable on the input dict) with its weights loaded.
+def from_pretrained(name_or_path, cache_dir=None, task=None, num_labels=None, id2label=None):
+    """The encoder, or a task model, (a Keras 3 model callable on the input dict) with its weights loaded.
 
     Nothing is downloaded: a name must already be in a cache root (see the module
     docstring and `find_pretrained`).
@@ -97,14 +102,34 @@ def from_pretrained(name_or_path, cache_dir=None):
         catalog name, alias or directory name looked up in the cache roots.
       cache_dir: the first cache root to search, before `$OFFICIAL_ENCODERS_CACHE`
         and `~/.cache/official_encoders`.
+      task: None for the encoder (a task checkpoint's head is then reported unused);
+        "auto" for the task the source declares (Hugging Face `architectures`, or
+        the task our save_pretrained stored); or one of
+        `official_encoders.tasks.TASKS`. A source without that head is an error
+        naming it, unless `num_labels` asks for a fresh head.
+      num_labels: the number of classes of a freshly initialised head (a loaded head
+        keeps its own, and must agree if this is given).
+      id2label: optional {id: name} label names for the task model.
 
     Returns:
-      The encoder; use `official_encoders.checkpoints.load_directory` to also get
-      the pretraining head, the vocabulary and the import report.
+      The encoder, or the task model (its `.encoder` is the encoder). What was
+      loaded, missing or unused is logged; use
+      `official_encoders.checkpoints.load_directory` to get the import report, the
+      pretraining head and the vocabulary too.
 
     Example:
     >>> encoder = official_encoders.from_pretrained("/models/all-MiniLM-L6-v2")  # doctest: +SKIP
     >>> encoder(preprocess(["a sentence"]))["sequence_output"].shape  # doctest: +SKIP
     TensorShape([1, 128, 384])
+    >>> qa = official_encoders.from_pretrained(  # doctest: +SKIP
+    ...     "bert-large-uncased-whole-word-masking-finetuned-squad", task="auto")
+    >>> sorted(qa(features))  # doctest: +SKIP
+    ['end_logits', 'start_logits']
     """
-    return load_directory(find_pretrained(name_or_path, cache_dir)).encoder
+    result = load_directory(find_pretrained(name_or_path, cache_dir), task=task, num_labels=num_labels,
+                            id2label=id2label)
+    report = result.report
+    if report.missing or report.unused:
+        logger.warning("from_pretrained(%s): %s", os.fspath(name_or_path), report.summary())
+    return result.encoder if task is None else result.task_model
+

@@ -3,7 +3,11 @@
 Handles BertModel, BertForPreTraining, sentence-transformers directories,
 AlbertModel, AlbertForMaskedLM, ElectraModel, ElectraForPreTraining
 (discriminator, with its RTD head) and ElectraForMaskedLM (generator, with
-its MLM head). Which head is built follows the tensors present.
+its MLM head). Which pretraining head is built follows the tensors present.
+The task classes ({Bert,Albert,Electra}For{SequenceClassification,
+TokenClassification,QuestionAnswering,MultipleChoice}, BertForNextSentencePrediction
+and BertForPreTraining's NSP head) are known by config.json's `architectures`
+(HF_TASK_CLASSES) and mapped by TASK_HEAD_TABLES.
 """
 
 import json
@@ -16,7 +20,11 @@ import numpy as np
 from official_encoders.checkpoints import safetensors_file
 from official_encoders.checkpoints.mapping import TIED, Row, assign, expand
 from official_encoders.checkpoints.report import CorruptWeightsFile, ImportResult
+from official_encoders.checkpoints.task_import import (Variables, check_source_num_labels, choose_task,
+                                                       optional_targets, report_fresh_head)
 from official_encoders.models import EncoderConfig, EncoderWithMaskedLM, EncoderWithRtd, build_encoder
+from official_encoders.tasks import (HEAD_NAME, MULTIPLE_CHOICE, NEXT_SENTENCE_PREDICTION, QUESTION_ANSWERING,
+                                     SEQUENCE_CLASSIFICATION, TASK_CLASSES, TOKEN_CLASSIFICATION, build_task_model)
 
 
 def _linear(source, target):
@@ -92,6 +100,46 @@ HEAD_TABLES = {
         *_linear("/discriminator_predictions.dense", "rtd/dense"),
         *_linear("/discriminator_predictions.dense_prediction", "rtd/prediction"))),
 }
+
+
+def _head_output(source):
+    return _linear(source, f"{HEAD_NAME}/output")
+
+
+# (family, task) -> head rows; the head is the task model's `classifier` layer.
+TASK_HEAD_TABLES = {
+    ("bert", SEQUENCE_CLASSIFICATION): _head_output("/classifier"),
+    ("bert", TOKEN_CLASSIFICATION): _head_output("/classifier"),
+    ("bert", QUESTION_ANSWERING): _head_output("/qa_outputs"),
+    ("bert", MULTIPLE_CHOICE): _head_output("/classifier"),
+    ("bert", NEXT_SENTENCE_PREDICTION): _head_output("/cls.seq_relationship"),
+    ("albert", SEQUENCE_CLASSIFICATION): _head_output("/classifier"),
+    ("albert", TOKEN_CLASSIFICATION): _head_output("/classifier"),
+    ("albert", QUESTION_ANSWERING): _head_output("/qa_outputs"),
+    ("albert", MULTIPLE_CHOICE): _head_output("/classifier"),
+    # ElectraClassificationHead: dense + GELU on the first token, then out_proj.
+    ("electra", SEQUENCE_CLASSIFICATION): (*_linear("/classifier.dense", f"{HEAD_NAME}/dense"),
+                                           *_head_output("/classifier.out_proj")),
+    ("electra", TOKEN_CLASSIFICATION): _head_output("/classifier"),
+    ("electra", QUESTION_ANSWERING): _head_output("/qa_outputs"),
+    # ElectraSequenceSummary (first token, projection, activation) then the classifier.
+    ("electra", MULTIPLE_CHOICE): (*_linear("/sequence_summary.summary", f"{HEAD_NAME}/dense"),
+                                   *_head_output("/classifier")),
+}
+_HF_TASK_SUFFIXES = {"ForSequenceClassification": SEQUENCE_CLASSIFICATION,
+                     "ForTokenClassification": TOKEN_CLASSIFICATION,
+                     "ForQuestionAnswering": QUESTION_ANSWERING, "ForMultipleChoice": MULTIPLE_CHOICE}
+# Hugging Face class (config.json `architectures`) -> (family, task)
+HF_TASK_CLASSES = {
+    **{f"{name}{suffix}": (family, task) for family, name in (("bert", "Bert"), ("albert", "Albert"),
+                                                             ("electra", "Electra"))
+       for suffix, task in _HF_TASK_SUFFIXES.items()},
+    "BertForNextSentencePrediction": ("bert", NEXT_SENTENCE_PREDICTION),
+    "BertForPreTraining": ("bert", NEXT_SENTENCE_PREDICTION),  # its cls.seq_relationship
+}
+# Hugging Face activation names in ElectraSequenceSummary -> ours ("linear" when it has none).
+_SUMMARY_ACTIVATIONS = {"gelu": "gelu", "gelu_python": "gelu", "gelu_new": "gelu_approximate",
+                        "gelu_pytorch_tanh": "gelu_approximate", "tanh": "tanh", "relu": "relu", None: "linear"}
 # Non-weight buffers torch saves alongside the weights; never reported as unused.
 BUFFERS = ("embeddings.position_ids", "embeddings.token_type_ids")
 
@@ -251,17 +299,79 @@ def _first_existing(name, *dirs):
     return None
 
 
-def load_hf(directory, allow_missing: Sequence[str] = ()) -> ImportResult:
+def _source_task(raw_config, family, tensor_names, requested, num_layers):
+    """(task, HF class) of the head the directory holds, from `architectures`; without that field,
+    the requested task when all of its head tensors are present."""
+    for name in raw_config.get("architectures") or ():
+        if HF_TASK_CLASSES.get(name, (None,))[0] == family:
+            return HF_TASK_CLASSES[name][1], name
+    if not raw_config.get("architectures") and (family, requested) in TASK_HEAD_TABLES:
+        rows = expand(TASK_HEAD_TABLES[(family, requested)], num_layers)
+        if all(row.source in tensor_names for row in rows):
+            return requested, None
+    return None, None
+
+
+def _task_options(raw_config, family, task):
+    """The head's dropout and activation as the Hugging Face class builds them from config.json."""
+    if task in (QUESTION_ANSWERING, NEXT_SENTENCE_PREDICTION):
+        return {}
+    if family == "albert":
+        dropout = raw_config.get("classifier_dropout_prob")
+    elif family == "electra" and task == MULTIPLE_CHOICE:
+        if raw_config.get("summary_type", "first") != "first" or not raw_config.get("summary_use_proj", True):
+            raise ValueError(
+                f"ElectraForMultipleChoice with summary_type={raw_config.get('summary_type')!r}, summary_use_proj="
+                f"{raw_config.get('summary_use_proj')!r} is not supported; only 'first' with a projection")
+        activation = raw_config.get("summary_activation", "gelu")
+        if activation not in _SUMMARY_ACTIVATIONS:
+            raise ValueError(f"ElectraForMultipleChoice summary_activation={activation!r} is not supported; "
+                             f"allowed: {[a for a in _SUMMARY_ACTIVATIONS if a]}")
+        return {"dropout": raw_config.get("summary_last_dropout", 0.1),
+                "head_activation": _SUMMARY_ACTIVATIONS[activation]}
+    else:
+        dropout = raw_config.get("classifier_dropout")
+    return {} if dropout is None else {"dropout": float(dropout)}
+
+
+def _task_model_of_head(task, encoder, raw_config, tensors, by_canonical, num_labels, id2label, what):
+    """The task model for the directory's own head, sized by its output tensor, with config.json's labels."""
+    family = encoder.config.family
+    rows = expand(TASK_HEAD_TABLES[(family, task)], encoder.config.num_layers)
+    output = next(row.source for row in rows if row.target == f"{HEAD_NAME}/output/kernel")
+    if output not in by_canonical:
+        raise ValueError(f"{what} has no {task!r} head: tensor {output!r} is missing")
+    held = int(tensors.read(by_canonical[output]).shape[0])
+    fixed = TASK_CLASSES[task].fixed_num_labels
+    if fixed is not None and held != fixed:
+        raise ValueError(f"{what}: tensor {output!r} has {held} outputs, but a {task} head has {fixed}")
+    check_source_num_labels(task, num_labels, held, what)
+    labels = raw_config.get("id2label") if fixed is None else None
+    return build_task_model(task, encoder, num_labels=held,
+                            id2label=id2label or (labels if labels and len(labels) == held else None),
+                            **_task_options(raw_config, family, task))
+
+
+def load_hf(directory, allow_missing: Sequence[str] = (), task=None, num_labels=None,
+            id2label=None) -> ImportResult:
     """Import a Hugging Face (or sentence-transformers) directory into our Keras model.
 
     `allow_missing`: target variable paths/prefixes or source names (globs
     allowed) that may be absent, e.g. ("pooler_transform",). Raises ValueError
     naming any other missing tensor and any shape mismatch.
+
+    `task`: None (the result's `task_model` is None; a task head in the directory
+    is reported unused), "auto" (the task of config.json's `architectures`) or a
+    task name; `num_labels`/`id2label` ask for a fresh head when the directory has
+    none for that task (see `task_import.choose_task`). A source whose class has no
+    pooler (token classification, question answering) may lack it; the report lists
+    it as allowed missing.
     """
     root = pathlib.Path(directory)
     model_dir = find_model_dir(root)
     config_path = model_dir / "config.json"
-    config = EncoderConfig.from_hf_config(str(config_path))
+    raw_config = json.loads(config_path.read_text(encoding="utf-8"))
+    config = EncoderConfig.from_hf_config(raw_config)
     tensors = _TensorFiles(model_dir)
     by_canonical = {_canonical(n): n for n in tensors.names() if not n.endswith(BUFFERS)}
 
@@ -273,6 +383,9 @@ def load_hf(directory, allow_missing: Sequence[str] = ()) -> ImportResult:
         if head_family == family and marker[1:] in by_canonical:
             head = kind
             rows += head_rows
+    source_task, hf_class = _source_task(raw_config, family, by_canonical, task, config.num_layers)
+    what = f"Hugging Face directory {model_dir}" + (f" ({hf_class})" if hf_class else "")
+    chosen, fresh = choose_task(task, source_task, what, num_labels, id2label)
 
     encoder = build_encoder(config)
     if head == "mlm":
@@ -281,11 +394,19 @@ def load_hf(directory, allow_missing: Sequence[str] = ()) -> ImportResult:
         model = EncoderWithRtd(encoder)
     else:
         model = encoder
+    task_model = None
+    if chosen is not None and not fresh:
+        task_model = _task_model_of_head(chosen, encoder, raw_config, tensors, by_canonical, num_labels, id2label,
+                                         what)
+        rows += TASK_HEAD_TABLES[(family, chosen)]
     report = assign(
-        model, expand(rows, config.num_layers, source_prefix=prefix), by_canonical,
+        Variables(model, task_model), expand(rows, config.num_layers, source_prefix=prefix), by_canonical,
         lambda name: tensors.read(by_canonical[name]),
-        allow_missing=tuple(allow_missing) + encoder.not_in_checkpoints,
+        allow_missing=tuple(allow_missing) + optional_targets(encoder, source_task),
         what=f"Hugging Face weights in {model_dir}")
+    if fresh:
+        task_model = build_task_model(chosen, encoder, num_labels=num_labels, id2label=id2label)
+        report_fresh_head(report, task_model)
 
     vocab = _first_existing("vocab.txt", model_dir, root)
     spiece = _first_existing("spiece.model", model_dir, root)
@@ -298,4 +419,4 @@ def load_hf(directory, allow_missing: Sequence[str] = ()) -> ImportResult:
     return ImportResult(
         config=config, model=model, encoder=encoder, report=report,
         vocab_file=str(vocab) if vocab else None, sp_model_file=str(spiece) if spiece else None,
-        do_lower_case=do_lower_case, source_files=source_files)
+        do_lower_case=do_lower_case, source_files=source_files, task_model=task_model, source_task=source_task)

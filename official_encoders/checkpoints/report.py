@@ -43,3 +43,5 @@ class ImportResult:
     sp_model_file: Optional[str] = None
     do_lower_case: Optional[bool] = None
     source_files: List[str] = dataclasses.field(default_factory=list)
+    task_model: Any = None  # the task model asked for (official_encoders.tasks), sharing `encoder`
+    source_task: Optional[str] = None  # the task whose head the source holds, whether loaded or not

@@ -8,6 +8,7 @@ import json
 import os
 
 from official_encoders.checkpoints.report import ImportReport, ImportResult
+from official_encoders.checkpoints.task_import import attach_task
 from official_encoders.models.configs import EncoderConfig
 
 SOURCE_KINDS = ("hf", "tf1", "tf2", "preset")
@@ -25,15 +26,18 @@ def _tf1_config_next_to(prefix):
         f"{list(_TF1_CONFIGS)} next to it")
 
 
-def load_preset(name):
-    """A randomly initialised model of a catalog entry, with its pretraining head (for testing pipelines)."""
+def load_preset(name, task=None, num_labels=None, id2label=None):
+    """A randomly initialised model of a catalog entry, with its pretraining head (for testing pipelines),
+    and the entry's task model (or one asked for with `task`/`num_labels`) when `task` is given."""
     from official_encoders.models import EncoderWithMaskedLM, EncoderWithRtd, build_encoder, presets
 
     preset = presets.get_preset(name)
     encoder = build_encoder(preset.config)
     model = EncoderWithRtd(encoder) if preset.config.family == "electra" else EncoderWithMaskedLM(encoder)
-    return ImportResult(config=preset.config, model=model, encoder=encoder, report=ImportReport(),
-                        do_lower_case=preset.do_lower_case, source_files=[])
+    result = ImportResult(config=preset.config, model=model, encoder=encoder, report=ImportReport(),
+                          do_lower_case=preset.do_lower_case, source_files=[])
+    return attach_task(result, task, f"catalog entry {preset.name!r}", num_labels, id2label,
+                       source_task=preset.task, source_num_labels=preset.num_labels)
 
 
 def parse_source_spec(spec, what="source"):
@@ -51,27 +55,35 @@ def is_source_spec(text):
     return str(text).partition(":")[0] in SOURCE_KINDS and ":" in str(text)
 
 
-def load_source(spec, config_file=None, allow_missing=()):
-    """Import `spec` = "hf:<dir>", "tf1:<ckpt prefix or dir>", "tf2:<ckpt prefix or dir>" or "preset:<name>"."""
+def load_source(spec, config_file=None, allow_missing=(), task=None, num_labels=None, id2label=None):
+    """Import `spec` = "hf:<dir>", "tf1:<ckpt prefix or dir>", "tf2:<ckpt prefix or dir>" or "preset:<name>".
+
+    `task` (None, "auto" or one of `official_encoders.tasks.TASKS`), `num_labels` and
+    `id2label` ask for a task model too, set as `result.task_model` (see
+    `official_encoders.checkpoints.task_import`). Of the task heads, TF1 checkpoints hold
+    only BERT's next-sentence prediction; other tasks need `num_labels=` for a fresh head.
+    """
     kind, location = parse_source_spec(spec)
+    task_args = dict(task=task, num_labels=num_labels, id2label=id2label)
     if kind == "preset":
         if config_file is not None:
             raise ValueError("preset: sources take their config from the catalog; drop config_file (--config_file)")
-        return load_preset(location)
+        return load_preset(location, **task_args)
     location = os.path.expanduser(location)
     if kind == "hf":
         if config_file is not None:
             raise ValueError("hf: sources read config.json from their directory; drop config_file (--config_file)")
         from official_encoders.checkpoints import hf
 
-        return hf.load_hf(location, allow_missing=allow_missing)
+        return hf.load_hf(location, allow_missing=allow_missing, **task_args)
     if kind == "tf1":
         from official_encoders.checkpoints import tf1
 
-        return tf1.load_tf1(location, config_file or _tf1_config_next_to(location), allow_missing=allow_missing)
+        return tf1.load_tf1(location, config_file or _tf1_config_next_to(location), allow_missing=allow_missing,
+                            **task_args)
     from official_encoders.checkpoints import tf2
 
-    return tf2.load_tf2(location, config_file, allow_missing=allow_missing)
+    return tf2.load_tf2(location, config_file, allow_missing=allow_missing, **task_args)
 
 
 def detect_format(directory):
@@ -94,10 +106,12 @@ def detect_format(directory):
         f"with bert_config.json/albert_config.json, or ours ({tf2.CONFIG_FILE}). Found: {sorted(names)[:20]}")
 
 
-def load_directory(directory, allow_missing=()):
-    """Import a model directory in any supported format (see detect_format)."""
+def load_directory(directory, allow_missing=(), task=None, num_labels=None, id2label=None):
+    """Import a model directory in any supported format (see detect_format); `task`, `num_labels`
+    and `id2label` as for load_source."""
     kind = detect_format(directory)
-    return load_source(f"{kind}:{os.fspath(directory)}", allow_missing=allow_missing)
+    return load_source(f"{kind}:{os.fspath(directory)}", allow_missing=allow_missing, task=task,
+                       num_labels=num_labels, id2label=id2label)
 
 
 def read_config_file(path):

@@ -16,8 +16,11 @@ import tensorflow as tf
 from official_encoders.checkpoints.checkpoint_file import CheckpointReader, data_files
 from official_encoders.checkpoints.mapping import Row, assign, expand
 from official_encoders.checkpoints.report import ImportResult
+from official_encoders.checkpoints.task_import import (Variables, check_source_num_labels, choose_task,
+                                                       optional_targets, report_fresh_head)
 from official_encoders.models import EncoderWithMaskedLM, EncoderWithRtd, build_encoder
 from official_encoders.models.configs import EncoderConfig
+from official_encoders.tasks import HEAD_NAME, NEXT_SENTENCE_PREDICTION, build_task_model
 
 # The standard post-LN block as google-research modeling.py names it (BERT and ELECTRA), per layer {i}.
 _BLOCK = [
@@ -114,6 +117,15 @@ ELECTRA_GENERATOR_TABLE = [Row("/electra/" + r.source, r.target) for r in _EMBED
     Row("/generator_predictions/output_bias", "masked_lm/output_bias"),
 ]
 
+# (family, task) -> (tensor whose presence means the checkpoint holds the head, head rows). BERT's
+# pretraining checkpoints keep the next-sentence classifier as output_weights [2, H].
+TASK_HEAD_TABLES = {
+    ("bert", NEXT_SENTENCE_PREDICTION): ("cls/seq_relationship/output_weights", [
+        Row("/cls/seq_relationship/output_weights", f"{HEAD_NAME}/output/kernel", "transpose"),
+        Row("/cls/seq_relationship/output_bias", f"{HEAD_NAME}/output/bias"),
+    ]),
+}
+
 # kind: (family, scope, table, head present when this source name is in the checkpoint, head wrapper)
 KINDS = {
     "bert": ("bert", "bert/", BERT_TABLE, "cls/predictions/output_bias", EncoderWithMaskedLM),
@@ -204,7 +216,8 @@ def _sibling_files(prefix):
     return found
 
 
-def load_tf1(ckpt_prefix, config_file, allow_missing=(), electra_generator=False):
+def load_tf1(ckpt_prefix, config_file, allow_missing=(), electra_generator=False, task=None, num_labels=None,
+             id2label=None):
     """Import a google-research checkpoint; returns an ImportResult.
 
     `ckpt_prefix` may be a prefix (".../bert_model.ckpt") or a directory. The
@@ -212,20 +225,35 @@ def load_tf1(ckpt_prefix, config_file, allow_missing=(), electra_generator=False
     ALBERT, replaced-token detection for ELECTRA). `electra_generator=True`
     imports the generator of a combined ELECTRA pretraining checkpoint instead.
     Raises ValueError naming any missing tensor (unless allowed by source name
-    or target path) or any shape mismatch.
+    or target path) or any shape mismatch. `task`, `num_labels` and `id2label`
+    choose a task model as for every source; BERT pretraining checkpoints hold
+    the next-sentence-prediction head, other tasks start a fresh head.
     """
     prefix = checkpoint_prefix(ckpt_prefix)
-    reader = CheckpointReader(prefix, what=f"TF1 checkpoint {prefix}")
+    what = f"TF1 checkpoint {prefix}"
+    reader = CheckpointReader(prefix, what=what)
     shapes = {n: s for n, s in reader.get_variable_to_shape_map().items() if not is_optimizer_state(n)}
     kind = detect_kind(shapes, prefer_generator=electra_generator)
     family, scope, table, head_marker, wrapper = KINDS[kind]
     config = _config_for(config_file, family, shapes, scope)
     encoder = build_encoder(config)
     model = wrapper(encoder) if head_marker in shapes else encoder
-    allowed = tuple(allow_missing) + encoder.not_in_checkpoints
-    rows = expand(table, config.num_layers, source_prefix=scope)
-    report = assign(model, rows, shapes, reader.get_tensor, allow_missing=allowed,
-                    what=f"TF1 checkpoint {prefix}")
+    source_task = next((t for (f, t), (marker, _) in TASK_HEAD_TABLES.items() if f == family and marker in shapes),
+                       None)
+    chosen, fresh = choose_task(task, source_task, what, num_labels, id2label)
+    rows = list(table)
+    task_model = None
+    if chosen is not None and not fresh:
+        marker, head_rows = TASK_HEAD_TABLES[(family, chosen)]
+        check_source_num_labels(chosen, num_labels, shapes[marker][0], what)
+        task_model = build_task_model(chosen, encoder, id2label=id2label)
+        rows += head_rows
+    allowed = tuple(allow_missing) + optional_targets(encoder, source_task)
+    report = assign(Variables(model, task_model), expand(rows, config.num_layers, source_prefix=scope), shapes,
+                    reader.get_tensor, allow_missing=allowed, what=what)
+    if fresh:
+        task_model = build_task_model(chosen, encoder, num_labels=num_labels, id2label=id2label)
+        report_fresh_head(report, task_model)
     files = [prefix + ".index"] + data_files(prefix)
     if config_file is not None and not isinstance(config_file, dict):
         files.append(os.fspath(config_file))
@@ -236,7 +264,8 @@ def load_tf1(ckpt_prefix, config_file, allow_missing=(), electra_generator=False
         do_lower_case = guess_do_lower_case(extras["vocab_file"])
     return ImportResult(config=config, model=model, encoder=encoder, report=report,
                         vocab_file=extras.get("vocab_file"), sp_model_file=extras.get("sp_model_file"),
-                        do_lower_case=do_lower_case, source_files=files)
+                        do_lower_case=do_lower_case, source_files=files, task_model=task_model,
+                        source_task=source_task)
 
 
 def guess_do_lower_case(vocab_file):

@@ -6,7 +6,8 @@ so loading is by name like every other importer and reports loaded, missing
 and unused tensors. A directory written by `save_pretrained` is what
 `official_encoders.from_pretrained` reads:
 
-    <dir>/encoder_config.json   {"format": "official_encoders.tf2", "config": {...}, "do_lower_case": ...}
+    <dir>/encoder_config.json   {"format": "official_encoders.tf2", "config": {...}, "do_lower_case": ...,
+                                 "task": {"task": ..., "num_labels": ..., "id2label": ..., ...} (task models)}
     <dir>/ckpt.index, <dir>/ckpt.data-*
     <dir>/vocab.txt or <dir>/spiece.model (when known)
 """
@@ -22,8 +23,11 @@ from official_encoders.fileio.atomic import atomic_directory
 from official_encoders.checkpoints.checkpoint_file import CheckpointReader, data_files
 from official_encoders.checkpoints.mapping import Row, assign
 from official_encoders.checkpoints.report import ImportResult
+from official_encoders.checkpoints.task_import import (Variables, check_source_num_labels, choose_task,
+                                                       report_fresh_head)
 from official_encoders.models import EncoderWithMaskedLM, EncoderWithRtd, build_encoder
 from official_encoders.models.configs import EncoderConfig
+from official_encoders.tasks import build_task_model
 
 FORMAT = "official_encoders.tf2"
 CONFIG_FILE = "encoder_config.json"
@@ -38,7 +42,8 @@ def _unescape(name):
 
 
 def save_tf2(model, ckpt_prefix):
-    """Write every variable of `model` (encoder, EncoderWithMaskedLM or EncoderWithRtd); returns the prefix."""
+    """Write every variable of `model` (encoder, EncoderWithMaskedLM, EncoderWithRtd, a task model, or
+    anything with `.weights`); returns the prefix."""
     weights = {v.path: v.value if hasattr(v, "value") else v for v in model.weights}
     return tf.train.Checkpoint(**{_ROOT: weights}).write(os.fspath(ckpt_prefix))
 
@@ -51,11 +56,14 @@ def _read_config(config_file):
     return EncoderConfig.from_dict(data), {}
 
 
-def load_tf2(ckpt_prefix, config_file=None, allow_missing=()):
+def load_tf2(ckpt_prefix, config_file=None, allow_missing=(), task=None, num_labels=None, id2label=None):
     """Rebuild the model saved by save_tf2; its head (MLM, RTD or none) is read from the checkpoint.
 
     `config_file` is our encoder_config.json or a plain EncoderConfig JSON; by
-    default the encoder_config.json next to the checkpoint.
+    default the encoder_config.json next to the checkpoint. `task` (None, "auto" or
+    a task name), `num_labels` and `id2label` choose the task model as for every
+    source (`task_import.choose_task`); the task a checkpoint holds is its config's
+    "task" entry, written by save_pretrained.
     """
     ckpt_prefix = os.fspath(ckpt_prefix)
     if os.path.isdir(ckpt_prefix):
@@ -83,19 +91,36 @@ def load_tf2(ckpt_prefix, config_file=None, allow_missing=()):
         model = EncoderWithRtd(encoder)
     else:
         model = encoder
-    rows = [Row(v.path, v.path) for v in model.weights]
-    report = assign(model, rows, keys, lambda name: reader.get_tensor(keys[name]), allow_missing=allow_missing,
+    held = dict(meta.get("task") or {})
+    source_task = held.pop("task", None)
+    chosen, fresh = choose_task(task, source_task, f"tf2 checkpoint {ckpt_prefix}", num_labels, id2label)
+    task_model = None
+    if chosen is not None and not fresh:
+        check_source_num_labels(chosen, num_labels, held["num_labels"], f"tf2 checkpoint {ckpt_prefix}")
+        if id2label is not None:
+            held["id2label"] = id2label
+        task_model = build_task_model(chosen, encoder, **held)
+    variables = Variables(model, task_model)
+    rows = [Row(v.path, v.path) for v in variables.weights]
+    report = assign(variables, rows, keys, lambda name: reader.get_tensor(keys[name]), allow_missing=allow_missing,
                     what=f"tf2 checkpoint {ckpt_prefix}")
+    if fresh:
+        task_model = build_task_model(chosen, encoder, num_labels=num_labels, id2label=id2label)
+        report_fresh_head(report, task_model)
     directory = os.path.dirname(ckpt_prefix)
     assets = {k: os.path.join(directory, meta[k]) for k in ("vocab_file", "sp_model_file") if meta.get(k)}
     files = [ckpt_prefix + ".index", os.fspath(config_file)] + data_files(ckpt_prefix) + list(assets.values())
     return ImportResult(config=config, model=model, encoder=encoder, report=report,
                         vocab_file=assets.get("vocab_file"), sp_model_file=assets.get("sp_model_file"),
-                        do_lower_case=meta.get("do_lower_case"), source_files=files)
+                        do_lower_case=meta.get("do_lower_case"), source_files=files, task_model=task_model,
+                        source_task=source_task)
 
 
 def save_pretrained(result, directory):
     """Write an ImportResult as a directory from_pretrained can read. Refuses to overwrite.
+
+    The model, its pretraining head and, when `result.task_model` is set, the task
+    head with its task, label names and settings are written.
 
     Written into a temporary sibling and renamed into place, so a failure
     leaves nothing half-written behind.
@@ -109,7 +134,9 @@ def save_pretrained(result, directory):
             if source:
                 shutil.copyfile(source, os.path.join(staging, name))
                 meta[key] = name
-        save_tf2(result.model, os.path.join(staging, CHECKPOINT_NAME))
+        if result.task_model is not None:
+            meta["task"] = result.task_model.task_config()
+        save_tf2(Variables(result.model, result.task_model), os.path.join(staging, CHECKPOINT_NAME))
         with open(os.path.join(staging, CONFIG_FILE), "w", encoding="utf-8") as f:
             json.dump(meta, f, indent=2, sort_keys=True)
     return directory

@@ -2,7 +2,8 @@
 
 Each entry has the published hyperparameters, how its text is preprocessed, its
 TF-Hub-style name, the name of its companion preprocessor and the Hugging Face
-shortcut aliases of the same weights. Lookup accepts a name or an alias.
+shortcut aliases of the same weights. Fine-tuned entries also name their task
+(one of `official_encoders.tasks.TASKS`). Lookup accepts a name or an alias.
 """
 
 import dataclasses
@@ -19,6 +20,8 @@ PREPROCESSING_KINDS = (WORDPIECE_UNCASED, WORDPIECE_CASED, SENTENCEPIECE)
 VOCAB_EN_UNCASED = 30522
 VOCAB_EN_CASED = 28996
 VOCAB_MULTI_CASED = 119547
+VOCAB_MULTI_UNCASED = 105879
+VOCAB_DE_CASED = 30000
 VOCAB_ZH = 21128
 VOCAB_ALBERT = 30000
 
@@ -33,6 +36,8 @@ class Preset:
     preprocessor: str  # TF-Hub-style name of the companion preprocessor.
     hf_aliases: tuple = ()  # Hugging Face shortcut names of the same weights.
     description: str = ""
+    task: str = None  # fine-tuned entries: the task of their head (official_encoders.tasks.TASKS)
+    num_labels: int = None  # and its number of classes, where the task does not fix it
 
     @property
     def config(self):
@@ -111,23 +116,56 @@ def _bert_presets():
                         f"google-bert/bert-large-{tag}-whole-word-masking"),
             description=f"BERT large, English, {tag}, trained with whole-word masking.",
         ))
-    out.append(Preset(
-        name=f"bert_multi_cased_{_lh(*base)}",
-        config_dict=_config("bert", VOCAB_MULTI_CASED, *base),
-        preprocessing=WORDPIECE_CASED,
-        preprocessor="bert_multi_cased_preprocess",
-        hf_aliases=("bert-base-multilingual-cased", "google-bert/bert-base-multilingual-cased"),
-        description="BERT base, 104 languages, cased.",
-    ))
-    out.append(Preset(
-        name=f"bert_zh_{_lh(*base)}",
-        config_dict=_config("bert", VOCAB_ZH, *base),
+    # (name tag, vocab, preprocessing, HF alias, description): the other base-sized vocabularies.
+    for tag, vocab, kind, alias, description in (
+        ("multi_cased", VOCAB_MULTI_CASED, WORDPIECE_CASED, "bert-base-multilingual-cased",
+         "BERT base, 104 languages, cased."),
+        ("multi_uncased", VOCAB_MULTI_UNCASED, WORDPIECE_UNCASED, "bert-base-multilingual-uncased",
+         "BERT base, 102 languages, uncased (Google recommends the cased model instead)."),
+        ("de_cased", VOCAB_DE_CASED, WORDPIECE_CASED, "bert-base-german-cased", "BERT base, German, cased."),
         # Google's Chinese checkpoint is used with do_lower_case=True.
-        preprocessing=WORDPIECE_UNCASED,
-        preprocessor="bert_zh_preprocess",
-        hf_aliases=("bert-base-chinese", "google-bert/bert-base-chinese"),
-        description="BERT base, Chinese (simplified and traditional).",
-    ))
+        ("zh", VOCAB_ZH, WORDPIECE_UNCASED, "bert-base-chinese",
+         "BERT base, Chinese (simplified and traditional)."),
+    ):
+        out.append(Preset(
+            name=f"bert_{tag}_{_lh(*base)}",
+            config_dict=_config("bert", vocab, *base),
+            preprocessing=kind,
+            preprocessor=f"bert_{tag}_preprocess",
+            hf_aliases=(alias, f"google-bert/{alias}"),
+            description=description,
+        ))
+    return out
+
+
+def _finetuned_presets():
+    """The fine-tuned checkpoints of Hugging Face's BERT table, named `<task data>/<base entry name>`."""
+    large = _lh(24, 1024, 16)
+    out = [Preset(
+        name=f"finetuned_mrpc/bert_en_cased_{_lh(12, 768, 12)}",
+        config_dict=_config("bert", VOCAB_EN_CASED, 12, 768, 12),
+        preprocessing=WORDPIECE_CASED,
+        preprocessor="bert_en_cased_preprocess",
+        hf_aliases=("bert-base-cased-finetuned-mrpc", "google-bert/bert-base-cased-finetuned-mrpc"),
+        description="BERT base, English, cased, fine-tuned on MRPC (paraphrase: sentence-pair classification).",
+        task="sequence_classification",
+        num_labels=2,
+    )]
+    for tag, vocab, kind, preprocessor in (
+        ("uncased", VOCAB_EN_UNCASED, WORDPIECE_UNCASED, "bert_en_uncased_preprocess"),
+        ("cased", VOCAB_EN_CASED, WORDPIECE_CASED, "bert_en_cased_preprocess"),
+    ):
+        out.append(Preset(
+            name=f"finetuned_squad/bert_en_wwm_{tag}_{large}",
+            config_dict=_config("bert", vocab, 24, 1024, 16),
+            preprocessing=kind,
+            preprocessor=preprocessor,
+            hf_aliases=(f"bert-large-{tag}-whole-word-masking-finetuned-squad",
+                        f"google-bert/bert-large-{tag}-whole-word-masking-finetuned-squad"),
+            description=f"BERT large, English, {tag}, whole-word masking, fine-tuned on SQuAD v1.1 "
+                        f"(extractive question answering).",
+            task="question_answering",
+        ))
     return out
 
 
@@ -212,7 +250,7 @@ def _electra_presets():
 
 def _catalog():
     presets = (_bert_presets() + _small_bert_presets() + _variant_presets()
-               + _albert_presets() + _electra_presets())
+               + _albert_presets() + _electra_presets() + _finetuned_presets())
     by_name = {}
     for preset in presets:
         for key in (preset.name,) + preset.hf_aliases:
@@ -269,12 +307,13 @@ def find_preset(config, do_lower_case=None):
     """The first catalog entry with the same architecture as `config`, or None.
 
     Several entries share an architecture (BERT large uncased, its whole-word-masking
-    and LAMBERT twins); the catalog order puts the original release first.
+    and LAMBERT twins); the catalog order puts the original release first. Fine-tuned
+    entries are never returned: an encoder is named after its pretrained entry.
     `do_lower_case`, when known, rules out entries with the other casing.
     """
     wanted = _architecture(config.to_dict())
     for preset in PRESETS:
-        if _architecture(preset.config_dict) != wanted:
+        if preset.task is not None or _architecture(preset.config_dict) != wanted:
             continue
         if do_lower_case is not None and preset.do_lower_case not in (None, do_lower_case):
             continue
@@ -286,9 +325,12 @@ _VOCAB_LANGUAGE = {
     VOCAB_EN_UNCASED: "en_uncased",
     VOCAB_EN_CASED: "en_cased",
     VOCAB_MULTI_CASED: "multi_cased",
+    VOCAB_MULTI_UNCASED: "multi_uncased",
     VOCAB_ZH: "zh",
     VOCAB_ALBERT: "en",
 }
+# Sizes two vocabularies share: German BERT's and ALBERT's are both 30000.
+_FAMILY_VOCAB_LANGUAGE = {("bert", VOCAB_DE_CASED): "de_cased"}
 
 
 def name_for_config(config, do_lower_case=None):
@@ -301,7 +343,8 @@ def name_for_config(config, do_lower_case=None):
     if preset is not None:
         return preset.name
     parts = [config.family]
-    language = _VOCAB_LANGUAGE.get(config.vocab_size)
+    language = _FAMILY_VOCAB_LANGUAGE.get((config.family, config.vocab_size),
+                                          _VOCAB_LANGUAGE.get(config.vocab_size))
     if language is None and do_lower_case is not None:
         language = "uncased" if do_lower_case else "cased"
     if language:

@@ -7,7 +7,8 @@ from official_encoders.layers.masked_lm import MaskedLMHead
 from official_encoders.layers.rtd_head import RtdHead
 
 
-def _encoder_from_config(value):
+def encoder_from_config(value):
+    """The encoder itself, or the one a `get_config()` entry describes (for from_config of wrappers)."""
     return value if isinstance(value, keras.Model) else keras.saving.deserialize_keras_object(value)
 
 
@@ -25,7 +26,7 @@ class EncoderWithMaskedLM(keras.Model):
     def __init__(self, encoder, activation=None, **kwargs):
         """`activation` of the head's transform defaults to config.hidden_act (ELECTRA's
         generator always uses exact "gelu")."""
-        encoder = _encoder_from_config(encoder)
+        encoder = encoder_from_config(encoder)
         super().__init__(**kwargs)
         self.encoder = encoder
         self.activation = activation
@@ -70,7 +71,7 @@ class EncoderWithRtd(keras.Model):
     head_kind = "rtd"  # the export's name for this head (the `.rtd` subobject)
 
     def __init__(self, encoder, **kwargs):
-        encoder = _encoder_from_config(encoder)
+        encoder = encoder_from_config(encoder)
         super().__init__(**kwargs)
         self.encoder = encoder
         c = encoder.config

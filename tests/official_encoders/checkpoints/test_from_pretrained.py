@@ -112,3 +112,12 @@ def test_sentence_transformers_directory_by_path_and_by_name(isolated):
     (isolated / "cache").mkdir()
     (isolated / "cache" / "all-MiniLM-L6-v2").symlink_to(directory, target_is_directory=True)
     assert module.find_pretrained("all-MiniLM-L6-v2", cache_dir=isolated / "cache") == isolated / "cache" / "all-MiniLM-L6-v2"
+
+
+def test_fine_tuned_names_say_how_to_convert_with_their_head(isolated):
+    with pytest.raises(FileNotFoundError) as info:
+        official_encoders.from_pretrained("bert-base-cased-finetuned-mrpc", cache_dir=isolated / "arg", task="auto")
+    message = str(info.value)
+    assert "catalog entry 'finetuned_mrpc/bert_en_cased_L-12_H-768_A-12'" in message
+    assert ("--source=hf:<your local copy of Hugging Face 'bert-base-cased-finetuned-mrpc'> --task=auto "
+            f"--output_dir={isolated / 'arg' / 'finetuned_mrpc' / 'bert_en_cased_L-12_H-768_A-12'}") in message

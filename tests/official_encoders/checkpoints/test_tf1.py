@@ -88,6 +88,12 @@ def test_bert_round_trip(tmp_path):
     diffs["pooled_output"] = _max_diff(outputs["pooled_output"], hf_base.pooler_output)
     diffs["mlm_logits"] = _max_diff(outputs["mlm_logits"], hf_out.prediction_logits)
     assert max(diffs.values()) <= TOLERANCE, diffs
+    # The same checkpoint's next-sentence head, as a task model.
+    nsp = tf1.load_tf1(prefix, tmp_path / "bert_config.json", task="auto")
+    assert nsp.source_task == "next_sentence_prediction" and nsp.report.unused == []
+    nsp_diff = _max_diff(nsp.task_model(feed)["logits"], hf_out.seq_relationship_logits)
+    print(f"TF1 next-sentence logits: max abs diff {nsp_diff:.1e}")
+    assert nsp_diff <= TOLERANCE
 
 
 @pytest.mark.slow

@@ -33,7 +33,11 @@ def test_catalog_covers_the_published_models():
         "bert_en_uncased_L-12_H-768_A-12", "bert_en_uncased_L-24_H-1024_A-16",
         "bert_en_cased_L-12_H-768_A-12", "bert_en_cased_L-24_H-1024_A-16",
         "bert_en_wwm_uncased_L-24_H-1024_A-16", "bert_en_wwm_cased_L-24_H-1024_A-16",
-        "bert_multi_cased_L-12_H-768_A-12", "bert_zh_L-12_H-768_A-12",
+        "bert_multi_cased_L-12_H-768_A-12", "bert_multi_uncased_L-12_H-768_A-12",
+        "bert_de_cased_L-12_H-768_A-12", "bert_zh_L-12_H-768_A-12",
+        "finetuned_mrpc/bert_en_cased_L-12_H-768_A-12",
+        "finetuned_squad/bert_en_wwm_uncased_L-24_H-1024_A-16",
+        "finetuned_squad/bert_en_wwm_cased_L-24_H-1024_A-16",
         "talkheads_ggelu_bert_en_base", "talkheads_ggelu_bert_en_large",
         "lambert_en_uncased_L-24_H-1024_A-16",
         "albert_en_base", "albert_en_large", "albert_en_xlarge", "albert_en_xxlarge",
@@ -50,6 +54,13 @@ def test_catalog_covers_the_published_models():
     ("bert-large-cased", dict(vocab_size=28996, num_layers=24, hidden_size=1024, num_heads=16)),
     ("bert-base-multilingual-cased", dict(vocab_size=119547)),
     ("bert-base-chinese", dict(vocab_size=21128)),
+    ("bert-base-multilingual-uncased", dict(vocab_size=105879, num_layers=12, hidden_size=768)),
+    ("bert-base-german-cased", dict(family="bert", vocab_size=30000, num_layers=12, hidden_size=768)),
+    ("bert-base-cased-finetuned-mrpc", dict(vocab_size=28996, num_layers=12, hidden_size=768)),
+    ("bert-large-uncased-whole-word-masking-finetuned-squad", dict(vocab_size=30522, num_layers=24,
+                                                                   hidden_size=1024)),
+    ("bert-large-cased-whole-word-masking-finetuned-squad", dict(vocab_size=28996, num_layers=24,
+                                                                 hidden_size=1024)),
     ("google/bert_uncased_L-4_H-256_A-4", dict(num_layers=4, hidden_size=256, num_heads=4, intermediate_size=1024)),
     ("albert-xxlarge-v2", dict(family="albert", vocab_size=30000, embedding_size=128, hidden_size=4096,
                                num_heads=64, intermediate_size=16384, num_layers=12)),
@@ -61,6 +72,27 @@ def test_published_hyperparameters(key, field_values):
     config = presets.get_preset(key).config
     for field, value in field_values.items():
         assert getattr(config, field) == value, field
+
+
+def test_fine_tuned_entries_name_their_task_and_are_never_an_encoder_name():
+    from official_encoders.tasks import TASKS
+
+    tasks = {p.name: (p.task, p.num_labels) for p in presets.PRESETS if p.task is not None}
+    assert tasks == {
+        "finetuned_mrpc/bert_en_cased_L-12_H-768_A-12": ("sequence_classification", 2),
+        "finetuned_squad/bert_en_wwm_uncased_L-24_H-1024_A-16": ("question_answering", None),
+        "finetuned_squad/bert_en_wwm_cased_L-24_H-1024_A-16": ("question_answering", None),
+    }
+    assert all(task in TASKS for task, _ in tasks.values())
+    for name in tasks:  # the encoder of a fine-tuned entry is named after a pretrained entry
+        preset = presets.get_preset(name)
+        pretrained = presets.find_preset(preset.config, do_lower_case=preset.do_lower_case)
+        assert pretrained.task is None and pretrained.config == preset.config
+    german = presets.get_preset("bert-base-german-cased")
+    assert german.do_lower_case is False
+    assert presets.name_for_config(german.config.replace(num_layers=4)) == "bert_de_cased_L-4_H-768_A-12"
+    assert presets.name_for_config(presets.get_preset("albert_en_base").config.replace(num_layers=4)) \
+        == "albert_en_L-4_H-768_A-12"
 
 
 def test_unknown_name_lists_close_matches():
