@@ -49,10 +49,12 @@ class ReusableModule(tf.__internal__.tracking.AutoTrackable):
 
     `variables`/`trainable_variables` are the Keras variables' backing tf.Variables;
     `regularization_losses` holds one no-argument tf.function per regularized weight.
+    `outputs` names the keys a task model's call returns (default: the encoder outputs).
     """
 
-    def __init__(self, keras_model, head=None, legacy_v1=False):
+    def __init__(self, keras_model, head=None, legacy_v1=False, outputs=None):
         self._head = head
+        self._outputs = tuple(outputs) if outputs else None
         self.variables = [v.value for v in keras_model.variables]
         self.trainable_variables = [v.value for v in keras_model.trainable_variables]
         self.regularization_losses = [
@@ -64,6 +66,7 @@ class ReusableModule(tf.__internal__.tracking.AutoTrackable):
         keep = ("pooled_output", "default", "sequence_output", "encoder_outputs")
         if head:
             keep += (HEAD_OUTPUTS[head],)
+        keep = self._outputs or keep  # a task model's own outputs (e.g. start_logits, end_logits)
 
         def call(inputs, training=False):
             if isinstance(inputs, (list, tuple)):  # the legacy v1 interface
@@ -88,7 +91,7 @@ class ReusableModule(tf.__internal__.tracking.AutoTrackable):
     def signature(self):
         """A flat-output inference function for a named SavedModel signature."""
         extra = HEAD_INPUTS[self._head] if self._head else ()
-        names = SERVING_OUTPUTS + ((HEAD_OUTPUTS[self._head],) if self._head else ())
+        names = self._outputs or SERVING_OUTPUTS + ((HEAD_OUTPUTS[self._head],) if self._head else ())
 
         @tf.function(input_signature=[input_specs(extra)])
         def serve(inputs):

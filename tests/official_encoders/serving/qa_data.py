@@ -12,9 +12,7 @@ import json
 import pathlib
 import random
 
-import keras
 import numpy as np
-import tensorflow as tf
 
 SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 
@@ -106,33 +104,3 @@ def hf_window_counts(model_dir, pairs, max_seq_length, doc_stride):
                             stride=doc_stride, return_overflowing_tokens=True)
         counts.append(len(encoded["input_ids"]))
     return np.array(counts)
-
-
-
-class SpanModel(keras.Model):
-    """encoder -> Dense(2) on every token -> {"start_logits", "end_logits"}: the task-model call contract."""
-
-    def __init__(self, encoder, **kwargs):
-        super().__init__(**kwargs)
-        self.encoder = encoder
-        self.head = keras.layers.Dense(2, name="qa_outputs")
-
-    def call(self, inputs, training=False):
-        logits = self.head(self.encoder(inputs, training=training)["sequence_output"])
-        start, end = tf.unstack(logits, num=2, axis=-1)
-        return {"start_logits": start, "end_logits": end}
-
-
-def span_model_from_hf(model_dir):
-    """Our span model for a saved BertForQuestionAnswering: the imported encoder plus its qa_outputs head."""
-    from safetensors.numpy import load_file
-
-    from official_encoders.checkpoints import load_directory
-
-    # BertForQuestionAnswering has no pooler; the span head never reads it.
-    encoder = load_directory(str(model_dir), allow_missing=("pooler_transform",)).encoder
-    weights = load_file(str(pathlib.Path(model_dir) / "model.safetensors"))
-    model = SpanModel(encoder)
-    model.head.build((None, None, encoder.config.hidden_size))
-    model.head.set_weights([weights["qa_outputs.weight"].T, weights["qa_outputs.bias"]])
-    return model

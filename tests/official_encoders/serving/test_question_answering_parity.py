@@ -1,6 +1,7 @@
 """QuestionAnsweringServer against Hugging Face's question-answering pipeline (transformers 4.57).
 
-Both sides load the same saved random BertForQuestionAnswering; the pipeline runs in
+Both sides load the same saved random BertForQuestionAnswering (ours through
+`official_encoders.from_pretrained(dir, task="question_answering")`); the pipeline runs in
 the reference environment (.venv-qa-ref) through bench.hf_qa_reference, computed in
 this test run. Real multilingual pairs, a third and more of them longer than one
 window; the answer text and character offsets must be identical and the scores
@@ -11,6 +12,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+import official_encoders
 from bench.hf_qa_reference import ReferencePipeline
 from official_encoders.serving.question_answering import QuestionAnsweringServer
 from preprocessors.wordpiece import BertWordpieceTokenizer
@@ -46,7 +48,8 @@ def hf_v2_model_dir(vocab_file, tmp_path_factory):
 
 def _ours(model_dir, pairs, settings, batch_size=16):
     tokenizer = BertWordpieceTokenizer(str(model_dir / "vocab.txt"), do_lower_case=False)
-    server = QuestionAnsweringServer(qa_data.span_model_from_hf(model_dir), tokenizer, **settings)
+    model = official_encoders.from_pretrained(str(model_dir), task="question_answering")
+    server = QuestionAnsweringServer(model, tokenizer, **settings)
     answers = []
     for begin in range(0, len(pairs), batch_size):
         chunk = pairs[begin:begin + batch_size]
