@@ -18,6 +18,7 @@ BENCHMARKS = (
     ("bench.bench_preprocessing", ["--batch_size=1024", "--repeats=5", "--copies=4"]),
     ("bench.bench_hub_layer", ["--write"]),
     ("bench.bench_export", ["--write"]),
+    ("bench.bench_question_answering", ["--write"]),
 )
 
 FLAGS = flags.FLAGS

@@ -1,0 +1,164 @@
+"""Question answering on long contexts: our QA serving model vs Hugging Face's QA pipeline (CPU torch).
+
+    python -m bench.bench_question_answering [--pairs=24] [--rounds=3] [--batch_size=8] [--write]
+
+The model is the real all-MiniLM-L6-v2 encoder (BERT, L=6, H=384) as a
+BertForQuestionAnswering with a random span head, saved once as a Hugging Face
+directory; both sides load that directory. Contexts are real multilingual passages
+joined to about 2,500 characters (several 384-token windows each); the settings are
+the pipeline's defaults (max_seq_length 384, doc_stride 128, max_query_length 64,
+max_answer_length 15).
+
+- ours: the exported question-answering SavedModel (hub.load), `serving_default`
+  on batches of `--batch_size` pairs: tokenization, windows, encoder and span choice
+  in one graph;
+- Hugging Face: transformers 4.57's `pipeline("question-answering")`, one pair at a
+  time as it runs, with torch on 1 thread and on all threads (the faster is compared).
+
+The rule "one process" is broken on purpose: transformers 5 (the main venv's) has no
+QA pipeline, so the reference runs in `.venv-qa-ref` as a second process
+(bench.hf_qa_reference) and reports the time of its pipeline calls only. The sides
+alternate round by round so that load from other processes hits both alike; the
+median per side is reported, and the answers must be identical.
+"""
+
+import statistics
+import tempfile
+import time
+
+from absl import app
+from absl import flags
+
+from bench.results import write_section
+
+FLAGS = flags.FLAGS
+SETTINGS = dict(max_seq_length=384, doc_stride=128, max_query_length=64, max_answer_length=15)
+
+
+def define_flags():
+    flags.DEFINE_integer("pairs", 24, "(question, context) pairs per round.")
+    flags.DEFINE_integer("rounds", 3, "Interleaved rounds.")
+    flags.DEFINE_integer("batch_size", 8, "Pairs per serving_default call.")
+    flags.DEFINE_bool("write", False, "Replace this benchmark's section of BENCHMARKS.md.")
+
+
+def _pairs(count):
+    import random
+
+    from tests.preprocessors.corpus_data import read_passages
+
+    rng = random.Random(0)
+    passages = [p for p in read_passages() if len(p) >= 40]
+    pairs = []
+    for _ in range(count):
+        parts = []
+        while sum(len(p) + 1 for p in parts) < 2500:
+            parts.append(rng.choice(passages))
+        context = " ".join(parts)
+        source = rng.choice(parts).split()
+        start = rng.randrange(max(1, len(source) - 4))
+        pairs.append((" ".join(source[start:start + 4]) + "?", context))
+    return pairs
+
+
+def _hf_qa_directory(directory):
+    """all-MiniLM-L6-v2 as a BertForQuestionAnswering (random span head), with its tokenizer files."""
+    import shutil
+
+    import torch
+    import transformers
+
+    from export.main_job import minilm_dir
+
+    torch.manual_seed(0)
+    model = transformers.BertForQuestionAnswering.from_pretrained(str(minilm_dir()))
+    model.save_pretrained(directory, safe_serialization=True)
+    for name in ("vocab.txt", "tokenizer_config.json", "special_tokens_map.json"):
+        if (minilm_dir() / name).exists():
+            shutil.copy(minilm_dir() / name, directory)
+    return directory
+
+
+def _export(model_dir, hub_root):
+    from export import pipeline
+
+    options = pipeline.ExportOptions(source=f"hf:{model_dir}", hub_root=hub_root,
+                                     export_type="question_answering", name="minilm_qa", **SETTINGS)
+    return pipeline.run_export(options, printer=lambda line: None).artifacts[0].path
+
+
+def _ours(serve, pairs, batch_size):
+    import tensorflow as tf
+
+    answers = []
+    started = time.perf_counter()
+    for begin in range(0, len(pairs), batch_size):
+        chunk = pairs[begin:begin + batch_size]
+        out = serve(question=tf.constant([q for q, _ in chunk]), context=tf.constant([c for _, c in chunk]))
+        answers += [(a.decode("utf-8"), int(s), int(e)) for a, s, e in
+                    zip(out["answer"].numpy(), out["start"].numpy(), out["end"].numpy())]
+    return answers, time.perf_counter() - started
+
+
+def main(argv):
+    del argv
+    import os
+
+    import tensorflow_hub as hub
+
+    from bench.hf_qa_reference import ReferencePipeline
+
+    pairs = _pairs(FLAGS.pairs)
+    with tempfile.TemporaryDirectory() as work:
+        model_dir = _hf_qa_directory(os.path.join(work, "hf"))
+        print("exporting the QA serving model", flush=True)
+        serve = hub.load(_export(model_dir, os.path.join(work, "hub"))).signatures["serving_default"]
+        questions, contexts = [q for q, _ in pairs], [c for _, c in pairs]
+        _ours(serve, pairs[:FLAGS.batch_size], FLAGS.batch_size)  # warm-up (tracing, first allocations)
+        times = {"ours": [], "hf_1_thread": [], "hf_all_threads": []}
+        with ReferencePipeline(model_dir, threads=1) as one, ReferencePipeline(model_dir) as every:
+            version = one.version
+            for reference in (one, every):
+                reference.answer(questions[:2], contexts[:2], **SETTINGS)  # warm-up
+            mismatches = 0
+            for round_index in range(FLAGS.rounds):
+                ours, seconds = _ours(serve, pairs, FLAGS.batch_size)
+                times["ours"].append(seconds)
+                for key, reference in (("hf_1_thread", one), ("hf_all_threads", every)):
+                    theirs, seconds = reference.answer(questions, contexts, **SETTINGS)
+                    times[key].append(seconds)
+                    mismatches += sum((a, s, e) != (t["answer"], t["start"], t["end"])
+                                      for (a, s, e), t in zip(ours, theirs))
+                print(f"round {round_index + 1}: " + ", ".join(f"{k} {v[-1]:.2f}s" for k, v in times.items()),
+                      flush=True)
+    qps = {k: len(pairs) / statistics.median(v) for k, v in times.items()}
+    best_hf = max(qps["hf_1_thread"], qps["hf_all_threads"])
+    speedup = qps["ours"] / best_hf
+    print(f"questions/s: ours {qps['ours']:.2f}, HF 1 thread {qps['hf_1_thread']:.2f}, "
+          f"HF all threads {qps['hf_all_threads']:.2f}; speed-up {speedup:.2f}x; "
+          f"answer mismatches {mismatches} of {len(pairs) * FLAGS.rounds * 2}")
+    if FLAGS.write:
+        write_section(f"""## Question answering on long contexts (bench/bench_question_answering.py)
+
+all-MiniLM-L6-v2 (L=6, H=384) as BertForQuestionAnswering (random span head); {len(pairs)} real
+multilingual (question, context) pairs, contexts ~2,500 characters (several 384-token windows);
+max_seq_length 384, doc_stride 128, max_query_length 64, max_answer_length 15. Median of
+{FLAGS.rounds} interleaved rounds. Ours: the exported serving SavedModel, {FLAGS.batch_size} pairs per
+call. Hugging Face: transformers {version} `pipeline("question-answering")` (CPU torch), in its own
+process (.venv-qa-ref; transformers 5 has no QA pipeline), timing its pipeline calls only.
+
+| | questions/s |
+|---|---|
+| ours (serving_default) | {qps['ours']:.2f} |
+| HF pipeline, torch 1 thread | {qps['hf_1_thread']:.2f} |
+| HF pipeline, torch all threads | {qps['hf_all_threads']:.2f} |
+
+Speed-up against the faster HF setting: {speedup:.2f}x (target 1.2x). Answer mismatches (text or
+character offsets): {mismatches} of {len(pairs) * FLAGS.rounds * 2} comparisons.
+""")
+    return 0
+
+
+if __name__ == "__main__":
+    define_flags()
+    app.run(main)
