@@ -140,3 +140,18 @@ def test_settings_that_leave_no_room_are_refused(tmp_path):
                                      max_query_length=24)
     with pytest.raises(ValueError, match="doc_stride 40 leaves the windows no room"):
         pipeline.run_export(options)
+
+
+def test_cli_passes_the_question_answering_flags(published, tmp_path):
+    import subprocess
+    import sys
+
+    from tests.export.test_cli import ROOT
+
+    _, model_dir = published
+    args = [sys.executable, "-m", "export", f"--source=hf:{model_dir}", "--export_type=question_answering",
+            f"--hub_root={tmp_path}", "--max_seq_length=40", "--doc_stride=30", "--max_query_length=8"]
+    out = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 1
+    assert "doc_stride 30 leaves the windows no room" in out.stderr and "below 29" in out.stderr
+    assert "Nothing was published." in out.stderr and not any(tmp_path.iterdir())
