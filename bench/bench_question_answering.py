@@ -13,7 +13,8 @@ max_answer_length 15).
   on batches of `--batch_size` pairs: tokenization, windows, encoder and span choice
   in one graph;
 - Hugging Face: transformers 4.57's `pipeline("question-answering")`, one pair at a
-  time as it runs, with torch on 1 thread and on all threads (the faster is compared).
+  time as it runs, with torch on 1 thread (and on all threads with --hf_all_threads;
+  the faster is compared).
 
 The rule "one process" is broken on purpose: transformers 5 (the main venv's) has no
 QA pipeline, so the reference runs in `.venv-qa-ref` as a second process
@@ -39,6 +40,8 @@ def define_flags():
     flags.DEFINE_integer("pairs", 24, "(question, context) pairs per round.")
     flags.DEFINE_integer("rounds", 3, "Interleaved rounds.")
     flags.DEFINE_integer("batch_size", 8, "Pairs per serving_default call.")
+    flags.DEFINE_bool("hf_all_threads", False, "Also time the pipeline with torch on all threads (on a shared "
+                      "2-core machine its spinning threads made it ~5x slower than on 1 thread).")
     flags.DEFINE_bool("write", False, "Replace this benchmark's section of BENCHMARKS.md.")
 
 
@@ -72,6 +75,8 @@ def _hf_qa_directory(directory):
 
     torch.manual_seed(0)
     model = transformers.BertForQuestionAnswering.from_pretrained(str(minilm_dir()))
+    with torch.no_grad():  # a trained head's logits spread over several units, not the init's ~0.1
+        model.qa_outputs.weight.normal_(0.0, 0.1)
     model.save_pretrained(directory, safe_serialization=True)
     for name in ("vocab.txt", "tokenizer_config.json", "special_tokens_map.json"):
         if (minilm_dir() / name).exists():
@@ -115,32 +120,44 @@ def main(argv):
         serve = hub.load(_export(model_dir, os.path.join(work, "hub"))).signatures["serving_default"]
         questions, contexts = [q for q, _ in pairs], [c for _, c in pairs]
         _ours(serve, pairs[:FLAGS.batch_size], FLAGS.batch_size)  # warm-up (tracing, first allocations)
-        times = {"ours": [], "hf_1_thread": [], "hf_all_threads": []}
-        with ReferencePipeline(model_dir, threads=1) as one, ReferencePipeline(model_dir) as every:
-            version = one.version
-            for reference in (one, every):
+        references = {"hf_1_thread": ReferencePipeline(model_dir, threads=1)}
+        if FLAGS.hf_all_threads:
+            references["hf_all_threads"] = ReferencePipeline(model_dir)
+        times = {"ours": [], **{key: [] for key in references}}
+        try:
+            version = references["hf_1_thread"].version
+            for reference in references.values():
                 reference.answer(questions[:2], contexts[:2], **SETTINGS)  # warm-up
-            mismatches = 0
+            mismatches = comparisons = 0
             for round_index in range(FLAGS.rounds):
                 ours, seconds = _ours(serve, pairs, FLAGS.batch_size)
                 times["ours"].append(seconds)
-                for key, reference in (("hf_1_thread", one), ("hf_all_threads", every)):
+                for key, reference in references.items():
                     theirs, seconds = reference.answer(questions, contexts, **SETTINGS)
                     times[key].append(seconds)
-                    mismatches += sum((a, s, e) != (t["answer"], t["start"], t["end"])
-                                      for (a, s, e), t in zip(ours, theirs))
+                    for (a, s, e), t in zip(ours, theirs):
+                        comparisons += 1
+                        if (a, s, e) != (t["answer"], t["start"], t["end"]):
+                            mismatches += 1
+                            print(f"  mismatch: ours {(a, s, e)}, HF {t}", flush=True)
                 print(f"round {round_index + 1}: " + ", ".join(f"{k} {v[-1]:.2f}s" for k, v in times.items()),
                       flush=True)
+        finally:
+            for reference in references.values():
+                reference.close()
     qps = {k: len(pairs) / statistics.median(v) for k, v in times.items()}
-    best_hf = max(qps["hf_1_thread"], qps["hf_all_threads"])
+    best_hf = max(v for k, v in qps.items() if k != "ours")
     speedup = qps["ours"] / best_hf
-    print(f"questions/s: ours {qps['ours']:.2f}, HF 1 thread {qps['hf_1_thread']:.2f}, "
-          f"HF all threads {qps['hf_all_threads']:.2f}; speed-up {speedup:.2f}x; "
-          f"answer mismatches {mismatches} of {len(pairs) * FLAGS.rounds * 2}")
+    print("questions/s: " + ", ".join(f"{k} {v:.2f}" for k, v in qps.items())
+          + f"; speed-up {speedup:.2f}x; answer mismatches {mismatches} of {comparisons}")
+    all_threads = (f"| HF pipeline, torch all threads | {qps['hf_all_threads']:.2f} |\n"
+                   if "hf_all_threads" in qps else
+                   "\n(torch on all threads not timed here: --hf_all_threads; on this shared 2-core machine "
+                   "it ran ~5x slower than on 1 thread.)\n")
     if FLAGS.write:
         write_section(f"""## Question answering on long contexts (bench/bench_question_answering.py)
 
-all-MiniLM-L6-v2 (L=6, H=384) as BertForQuestionAnswering (random span head); {len(pairs)} real
+all-MiniLM-L6-v2 (L=6, H=384) as BertForQuestionAnswering (random span head, weights N(0, 0.1)); {len(pairs)} real
 multilingual (question, context) pairs, contexts ~2,500 characters (several 384-token windows);
 max_seq_length 384, doc_stride 128, max_query_length 64, max_answer_length 15. Median of
 {FLAGS.rounds} interleaved rounds. Ours: the exported serving SavedModel, {FLAGS.batch_size} pairs per
@@ -151,10 +168,9 @@ process (.venv-qa-ref; transformers 5 has no QA pipeline), timing its pipeline c
 |---|---|
 | ours (serving_default) | {qps['ours']:.2f} |
 | HF pipeline, torch 1 thread | {qps['hf_1_thread']:.2f} |
-| HF pipeline, torch all threads | {qps['hf_all_threads']:.2f} |
-
+{all_threads}
 Speed-up against the faster HF setting: {speedup:.2f}x (target 1.2x). Answer mismatches (text or
-character offsets): {mismatches} of {len(pairs) * FLAGS.rounds * 2} comparisons.
+character offsets): {mismatches} of {comparisons} comparisons.
 """)
     return 0
 
