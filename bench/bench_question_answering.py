@@ -60,7 +60,8 @@ def _pairs(count):
         context = " ".join(parts)
         source = rng.choice(parts).split()
         start = rng.randrange(max(1, len(source) - 4))
-        pairs.append((" ".join(source[start:start + 4]) + "?", context))
+        # At most 40 characters: far below max_query_length tokens, which the pipeline does not apply.
+        pairs.append((" ".join(source[start:start + 4])[:40] + "?", context))
     return pairs
 
 
@@ -100,8 +101,8 @@ def _ours(serve, pairs, batch_size):
     for begin in range(0, len(pairs), batch_size):
         chunk = pairs[begin:begin + batch_size]
         out = serve(question=tf.constant([q for q, _ in chunk]), context=tf.constant([c for _, c in chunk]))
-        answers += [(a.decode("utf-8"), int(s), int(e)) for a, s, e in
-                    zip(out["answer"].numpy(), out["start"].numpy(), out["end"].numpy())]
+        answers += [(a.decode("utf-8"), int(s), int(e), float(p)) for a, s, e, p in
+                    zip(out["answer"].numpy(), out["start"].numpy(), out["end"].numpy(), out["score"].numpy())]
     return answers, time.perf_counter() - started
 
 
@@ -135,11 +136,11 @@ def main(argv):
                 for key, reference in references.items():
                     theirs, seconds = reference.answer(questions, contexts, **SETTINGS)
                     times[key].append(seconds)
-                    for (a, s, e), t in zip(ours, theirs):
+                    for index, ((a, s, e, p), t) in enumerate(zip(ours, theirs)):
                         comparisons += 1
                         if (a, s, e) != (t["answer"], t["start"], t["end"]):
                             mismatches += 1
-                            print(f"  mismatch: ours {(a, s, e)}, HF {t}", flush=True)
+                            print(f"  mismatch on pair {index}: ours {(a, s, e, p)}, HF {t}", flush=True)
                 print(f"round {round_index + 1}: " + ", ".join(f"{k} {v[-1]:.2f}s" for k, v in times.items()),
                       flush=True)
         finally:

@@ -93,8 +93,9 @@ class QuestionAnsweringServer(tf.Module):
         """Runs the model over the windows, window_batch_size at a time."""
         inputs = {k: windows[k] for k in INPUT_KEYS}
         count = tf.shape(inputs["input_word_ids"])[0]
-        chunk = self._window_batch_size
-        chunks = (count + chunk - 1) // chunk
+        # Equal chunks of at most window_batch_size windows, padded by fewer than one window per chunk.
+        chunks = tf.maximum((count + self._window_batch_size - 1) // self._window_batch_size, 1)
+        chunk = (count + chunks - 1) // chunks
         padded = {k: tf.pad(v, [[0, chunks * chunk - count], [0, 0]]) for k, v in inputs.items()}
         shaped = {k: tf.reshape(v, tf.stack([chunks, chunk, -1])) for k, v in padded.items()}
 
@@ -102,7 +103,7 @@ class QuestionAnsweringServer(tf.Module):
             outputs = self._model(part)
             return tuple(tf.cast(outputs[k], tf.float32) for k in ("start_logits", "end_logits"))
 
-        spec = tf.TensorSpec([chunk, None], tf.float32)
+        spec = tf.TensorSpec([None, None], tf.float32)
         start, end = tf.map_fn(run, shaped, fn_output_signature=(spec, spec))
         return tuple(tf.reshape(x, tf.stack([chunks * chunk, -1]))[:count] for x in (start, end))
 
