@@ -1,6 +1,6 @@
 """Question answering on long contexts: our QA serving model vs Hugging Face's QA pipeline (CPU torch).
 
-    python -m bench.bench_question_answering [--pairs=24] [--rounds=3] [--batch_size=8] [--write]
+    python -m bench.bench_question_answering [--pairs=16] [--rounds=3] [--batch_size=16] [--write]
 
 The model is the real all-MiniLM-L6-v2 encoder (BERT, L=6, H=384) as a
 BertForQuestionAnswering with a random span head, saved once as a Hugging Face
@@ -37,9 +37,9 @@ SETTINGS = dict(max_seq_length=384, doc_stride=128, max_query_length=64, max_ans
 
 
 def define_flags():
-    flags.DEFINE_integer("pairs", 24, "(question, context) pairs per round.")
+    flags.DEFINE_integer("pairs", 16, "(question, context) pairs per round.")
     flags.DEFINE_integer("rounds", 3, "Interleaved rounds.")
-    flags.DEFINE_integer("batch_size", 8, "Pairs per serving_default call.")
+    flags.DEFINE_integer("batch_size", 16, "Pairs per serving_default call.")
     flags.DEFINE_bool("hf_all_threads", False, "Also time the pipeline with torch on all threads (on a shared "
                       "2-core machine its spinning threads made it ~5x slower than on 1 thread).")
     flags.DEFINE_bool("write", False, "Replace this benchmark's section of BENCHMARKS.md.")
