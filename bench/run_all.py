@@ -19,6 +19,7 @@ BENCHMARKS = (
     ("bench.bench_hub_layer", ["--write"]),
     ("bench.bench_export", ["--write"]),
     ("bench.bench_embedding", ["--write"]),
+    ("bench.bench_question_answering", ["--write"]),
 )
 
 FLAGS = flags.FLAGS

@@ -3,6 +3,7 @@
     python -m export --source=hf:/path/to/model --export_type=all --hub_root=./hub
     python -m export --source=tf1:/ckpt/bert_model.ckpt --config_file=bert_config.json \\
         --vocab_file=vocab.txt --export_type=model_with_mlm --hub_root=./hub
+    python -m export --source=hf:/path/to/bert-squad --export_type=question_answering --hub_root=./hub
     python -m export --gc --hub_root=./hub            # remove stray temp dirs of killed exports
     python -m export --verify=./hub/local/<name>/1    # check a published version against MANIFEST.json
 
@@ -28,7 +29,9 @@ def define_flags():
                       "model: encoder; model_with_mlm: encoder with its .mlm (or .rtd) head; "
                       "preprocessing: the preprocessor only; all: encoder with heads and preprocessor; "
                       "sequence_classification, token_classification, multiple_choice: a text-in task "
-                      "model (raw strings in, tokenization and post-processing in the graph).")
+                      "model (raw strings in, tokenization and post-processing in the graph); "
+                      "question_answering: a text-in serving model of a *ForQuestionAnswering source "
+                      "(question, context -> answer, start, end, score).")
     flags.DEFINE_string("hub_root", None, "Root of the hub tree to publish into.")
     flags.DEFINE_string("publisher", "local", "Publisher directory under the hub root.")
     flags.DEFINE_string("name", None, "Model name (default: the source's identity in the hub's style, e.g. "
@@ -54,6 +57,17 @@ def define_flags():
                          "upstream (an out-of-range id is then not reported).")
     flags.DEFINE_boolean("text_pairs", False, "--export_type=sequence_classification: serve text pairs "
                          "(inputs text and text_pair) instead of single texts; needs segment types.")
+    # --export_type=question_answering; the defaults are Hugging Face's question-answering pipeline's.
+    flags.DEFINE_integer("max_seq_length", 384, "question_answering: tokens per window, [CLS] and [SEP]s "
+                         "included.", lower_bound=8)
+    flags.DEFINE_integer("doc_stride", 128, "question_answering: how many context tokens consecutive windows "
+                         "share (Hugging Face's meaning: the overlap; google-research BERT's doc_stride is the "
+                         "step between window starts instead).", lower_bound=0)
+    flags.DEFINE_integer("max_query_length", 64, "question_answering: question tokens kept.", lower_bound=1)
+    flags.DEFINE_integer("max_answer_length", 15, "question_answering: the longest answer, in tokens.",
+                         lower_bound=1)
+    flags.DEFINE_boolean("version_2_with_negative", False, "question_answering: allow \"no answer\" (an empty "
+                         "answer with start = end = 0), as SQuAD 2.0 models do.")
     flags.DEFINE_string("verify", None, "Check a published version directory against its MANIFEST.json "
                         "(sha256 of every file), report each file that fails, then exit (1 if any does).")
     flags.DEFINE_boolean("gc", False, "Remove temp directories and orphaned tarballs/cards left by killed "
@@ -141,7 +155,9 @@ def main(argv):
         vocab_file=FLAGS.vocab_file, sp_model_file=FLAGS.sp_model_file, do_lower_case=FLAGS.do_lower_case,
         seq_length=FLAGS.seq_length, legacy_v1=FLAGS.legacy_v1, dtype=FLAGS.dtype, changelog=FLAGS.changelog,
         language=FLAGS.language, dataset=FLAGS.dataset, check_inputs=FLAGS.check_inputs,
-        allow_config_change=FLAGS.allow_config_change, text_pairs=FLAGS.text_pairs)
+        allow_config_change=FLAGS.allow_config_change, text_pairs=FLAGS.text_pairs,
+        max_seq_length=FLAGS.max_seq_length, doc_stride=FLAGS.doc_stride, max_query_length=FLAGS.max_query_length,
+        max_answer_length=FLAGS.max_answer_length, version_2_with_negative=FLAGS.version_2_with_negative)
     try:
         summary = pipeline.run_export(options, printer=lambda line: print(line, flush=True))
     except Exception as error:  # any failure: nothing was published (staging is removed)

@@ -23,7 +23,7 @@ class CardInfo:
 
     publisher: str
     name: str
-    artifact: str  # "encoder", "preprocessing" or "task"
+    artifact: str  # "encoder", "preprocessing", "task" or "question_answering"
     overview: str
     language: str = "en"
     dataset: str | None = None
@@ -41,6 +41,7 @@ class CardInfo:
     task: str | None = None  # task exports: official_encoders.tasks name
     text_pairs: bool = False
     labels: tuple = ()
+    settings: dict | None = None  # a task export's serving settings (question answering)
 
 
 def changelog_entries(hub_root, publisher, name, before_version):
@@ -54,14 +55,17 @@ def changelog_entries(hub_root, publisher, name, before_version):
     return sorted(entries, reverse=True)
 
 
+_MODULE_TYPES = {"encoder": "text-embedding", "preprocessing": "text-preprocessing",
+                 "question_answering": "text-question-answering"}
+
+
 def _tags(info, version):
     asset = f"{info.publisher}/{info.name}/{version}.tar.gz"  # relative to the hub root
     tags = [
         ("format", "saved_model_2"),
-        ("fine-tunable", "true" if info.artifact in ("encoder", "task") else "false"),
+        ("fine-tunable", "false" if info.artifact == "preprocessing" else "true"),
         ("language", info.language),
-        ("module-type", _TASK_MODULE_TYPES.get(info.task) or
-         ("text-embedding" if info.artifact == "encoder" else "text-preprocessing")),
+        ("module-type", _TASK_MODULE_TYPES.get(info.task) or _MODULE_TYPES[info.artifact]),
         ("network-architecture", "transformer"),
         ("asset-path", asset),
     ]
@@ -349,6 +353,61 @@ print(next(iter(dataset))["input_mask"].shape)
 '''
 
 
+def question_answering_overview(config, settings):
+    """The overview paragraph of a question-answering card."""
+    family = {"bert": "BERT", "albert": "ALBERT", "electra": "ELECTRA"}[config["family"] if isinstance(config, dict)
+                                                                        else config.family]
+    negative = (" It may answer \"no answer\" (an empty answer with start = end = 0), as SQuAD 2.0 models do."
+                if settings["version_2_with_negative"] else "")
+    return (f"Extractive question answering with a {family} encoder and a span head, served from raw "
+            "strings: `serving_default` takes a question and a context and returns the answer, an exact "
+            "substring of the context, with its character offsets and score. Tokenization, windowing of long "
+            "contexts and the choice of the span all run in the graph (tensorflow-text ops), as Hugging "
+            f"Face's question-answering pipeline does them.{negative} The root stays a Reusable SavedModel "
+            "for fine-tuning with `hub.KerasLayer(..., trainable=True)`.")
+
+
+def _question_answering_settings(info):
+    s = info.settings
+    return (f"Serving settings: max_seq_length {s['max_seq_length']} tokens per window; doc_stride "
+            f"{s['doc_stride']} (the tokens consecutive windows share, Hugging Face's meaning; google-research "
+            f"BERT's doc_stride is the step between windows); questions keep {s['max_query_length']} tokens; "
+            f"answers have at most {s['max_answer_length']} tokens; version_2_with_negative "
+            f"{s['version_2_with_negative']}. Subobjects: `.encoder` (the encoder, on the same variables), "
+            "assets `vocab_file` and `labels_file` (the span head's columns: start, end). "
+            "`assets.extra/tf_serving.json` lists the tensorflow-text ops that TF Serving must link in.")
+
+
+def _question_answering_usage(info, handle, hub_line):
+    return f'''```python
+import tensorflow as tf
+import tensorflow_hub as hub
+import tensorflow_text  # noqa: F401  (registers the tokenizer's ops)
+import tf_keras
+
+{hub_line}
+QA = f"{{HUB_ROOT}}/{handle}"
+qa = hub.load(QA)
+out = qa.signatures["serving_default"](
+    question=tf.constant(["Who jumps over the dog?"]),
+    context=tf.constant(["The quick brown fox jumps over the lazy dog."]))
+print(out["answer"], out["start"], out["end"], out["score"])
+
+# Fine-tuning: the root maps encoder inputs to start and end logits.
+inputs = {{name: tf_keras.Input(shape=(None,), dtype=tf.int32, name=name)
+          for name in ("input_word_ids", "input_mask", "input_type_ids")}}
+logits = hub.KerasLayer(QA, trainable=True)(inputs)
+model = tf_keras.Model(inputs, [logits["start_logits"], logits["end_logits"]])
+ids = tf.constant([[2, 5, 3, 7, 8, 3]])
+print([t.shape for t in model({{"input_word_ids": ids, "input_mask": tf.ones_like(ids),
+                                "input_type_ids": tf.constant([[0, 0, 0, 1, 1, 1]])}})])
+```
+
+With TF Serving (built with the tensorflow-text ops), POST to `/v1/models/<name>:predict`:
+`{{"inputs": {{"question": ["..."], "context": ["..."]}}}}`.
+'''
+
+
 def render_model_card(info, hub_root, version):
     """The markdown text of `info`'s card at `version` (earlier versions from the hub tree)."""
     handle = f"{info.publisher}/{info.name}/{version}"
@@ -356,7 +415,10 @@ def render_model_card(info, hub_root, version):
     parts = [_tags(info, version), "", f"# {handle}", "", "## Overview", "", info.overview.strip(), ""]
     if info.source:
         parts += [f"Source: {info.source} (the sha256 of each of its files is in MANIFEST.json).", ""]
-    if info.artifact == "encoder":
+    if info.artifact == "question_answering":
+        parts += ["## Architecture", "", _architecture(info), "", _question_answering_settings(info), "",
+                  "## Usage", "", _question_answering_usage(info, handle, hub_line)]
+    elif info.artifact == "encoder":
         heads = ", ".join(f"`.{h}`" for h in info.heads) or "none"
         parts += ["## Architecture", "", _architecture(info), "",
                   f"Subobjects with heads: {heads}. Inputs: `input_word_ids`, `input_mask`, "

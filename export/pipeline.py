@@ -17,7 +17,8 @@ from official_encoders.hub.layout import hub_style_name, latest_version_dir
 from preprocessors.preprocessing_module import PreprocessingModule
 from preprocessors.tokenizer_factory import DEFAULT_DO_LOWER_CASE, make_tokenizer
 
-EXPORT_TYPES = ("model", "model_with_mlm", "preprocessing", "all") + task_export.TASK_EXPORT_TYPES
+EXPORT_TYPES = ("model", "model_with_mlm", "preprocessing", "all") + task_export.TASK_EXPORT_TYPES + (
+    "question_answering",)
 SAMPLE_SENTENCES = (
     "The quick brown fox jumps over the lazy dog.",
     "Hello, world! Tokenizers split punctuation.",
@@ -49,6 +50,12 @@ class ExportOptions:
     check_inputs: bool = True  # False: no in-graph id/type/mask checks (ids validated upstream)
     allow_config_change: bool = False  # True: a version may change the architecture of its name
     text_pairs: bool = False  # sequence_classification: serve text and text_pair
+    # question_answering: Hugging Face pipeline defaults; doc_stride is the overlap between windows.
+    max_seq_length: int = 384
+    doc_stride: int = 128
+    max_query_length: int = 64
+    max_answer_length: int = 15
+    version_2_with_negative: bool = False
 
 
 @dataclasses.dataclass
@@ -84,6 +91,10 @@ class ExportSummary:
                 lines.append(f"    max abs diff (<= {v['tolerance']:g}): {diffs}")
                 lines.append(f"    serving_default outputs: {', '.join(v['serving_outputs'])}; trainable variables: "
                              f"{v['trainable_variables']['found']}; gradients: {v['gradients']}")
+            elif a.kind == "question_answering":
+                diffs = ", ".join(f"{k} {d:.2g}" for k, d in v["max_abs_diff"].items())
+                lines.append(f"    {v['pairs']} sample pairs answered as in memory; max abs diff: {diffs}")
+                lines.append(f"    trainable variables: {v['trainable_variables']}; custom ops: {len(v['custom_ops'])}")
             elif a.kind == "encoder":
                 diffs = ", ".join(f"{k} {d:.2g}" for k, d in v["max_abs_diff"].items())
                 scale = max(1.0, max(v["output_scale"].values()))
@@ -210,6 +221,8 @@ def run_export(options, printer=print):
 
     if options.export_type not in EXPORT_TYPES:
         raise ValueError(f"--export_type {options.export_type!r}: use one of {', '.join(EXPORT_TYPES)}.")
+    if options.export_type == "question_answering":
+        return _run_question_answering(options, printer)
     kind, source_path = parse_source_spec(options.source, what="--source")
     task = options.export_type if options.export_type in task_export.TASK_EXPORT_TYPES else None
     if options.text_pairs and task != "sequence_classification":
@@ -303,7 +316,7 @@ def run_export(options, printer=print):
         stages.start("save", "into temp directories under " + ", ".join(
             str(s.tmp_dir.relative_to(hub_root)) for s in (enc_stage, pre_stage) if s))
         if task:
-            task_export.save_task_model(enc_module, enc_stage.path)
+            task_export.save_task_model(enc_module, enc_stage.path, task)
         elif want_encoder:
             saved_model.save_encoder_model(enc_module, enc_stage.path)
         if want_preprocessing:
@@ -445,3 +458,80 @@ def _overview(config, name, result, task=None):
             f"A={config.num_heads}) as a Reusable SavedModel for TensorFlow 2: it returns a pooled "
             "embedding of each input and one contextual embedding per token, and it can be fine-tuned "
             "with `hub.KerasLayer(..., trainable=True)`.")
+
+
+# Verification pairs for a question-answering export: short, several windows long, empty, non-Latin.
+SAMPLE_QA_PAIRS = (
+    ("Who jumps over the dog?", "The quick brown fox jumps over the lazy dog."),
+    ("When did the café re-open?", " ".join(["Unbelievably, the naïve café owner re-opened at 9:30am."] * 60)),
+    ("What is the capital?", "東京は日本の首都です。"),
+    ("Anything?", ""),
+)
+
+
+def _run_question_answering(options, printer):
+    """--export_type=question_answering: one text-in serving SavedModel of a span model."""
+    from export import model_card, task_export, verify
+    from export.publish import manifest, staging
+    from official_encoders import checkpoints
+    from preprocessors.qa_windows import check_window_settings
+
+    settings = dict(max_seq_length=options.max_seq_length, doc_stride=options.doc_stride,
+                    max_query_length=options.max_query_length, max_answer_length=options.max_answer_length,
+                    version_2_with_negative=options.version_2_with_negative)
+    check_window_settings(options.max_seq_length, options.doc_stride, options.max_query_length)
+    kind, source_path = parse_source_spec(options.source, what="--source")
+    stages = _Stages(5, printer)
+    stages.start("load source", options.source)
+    result = checkpoints.load_source(options.source, options.config_file, task="question_answering")
+    if getattr(result, "report", None) is not None:
+        stages.note(result.report.summary())
+    config, task_model = result.config, result.task_model
+    if options.max_seq_length > config.max_position_embeddings:
+        raise ValueError(f"--max_seq_length {options.max_seq_length} exceeds the encoder's max_position_embeddings "
+                         f"{config.max_position_embeddings}; pass --max_seq_length <= "
+                         f"{config.max_position_embeddings}.")
+    vocab_file, sp_model_file, do_lower_case = _resolve_vocab(options, result)
+    if sp_model_file:
+        raise ValueError("--export_type=question_answering needs a WordPiece vocabulary (it aligns answers to "
+                         "words through WordPiece offsets); SentencePiece models are not supported yet.")
+    name = options.name or f"{default_name(result, options.source)}_squad{'2' if options.version_2_with_negative else ''}"
+    num_params = task_model.count_params()
+    hub_root = pathlib.Path(options.hub_root)
+    identity = result.identity
+    source_text = f"{kind} {identity.id}" if identity else kind
+    source_root = None if kind == "preset" else _source_directory(source_path)
+    changelog = options.changelog or f"Exported from {source_text}."
+    with staging.stage_version(hub_root, options.publisher, name) as stage:
+        stages.start("build SavedModel objects")
+        module = task_export.build_question_answering_module(
+            task_model, make_tokenizer(vocab_file, None, do_lower_case), vocab_file=vocab_file,
+            do_lower_case=do_lower_case, **settings)
+        stages.start("save", str(stage.tmp_dir.relative_to(hub_root)))
+        notes = task_export.save_question_answering_model(module, stage.path)
+        stage.start_tarball()
+        stages.start("verify question answering")
+        questions, contexts = zip(*SAMPLE_QA_PAIRS)
+        figures = verify.verify_question_answering(stage.path, module, task_model, questions, contexts)
+        figures["custom_ops"] = notes["custom_ops"]
+        stages.start("manifest, tarball, model card, publish")
+        manifest.write_manifest(
+            stage.path, artifact="question_answering", source=manifest.source_record(
+                kind, identity, getattr(result, "source_files", []), source_root),
+            config=config.to_dict(), verification=figures, changelog=changelog,
+            extra={"export_type": options.export_type, "dtype": "float32", "num_params": num_params,
+                   "tokenizer": {"kind": "wordpiece", "do_lower_case": do_lower_case}, "settings": settings})
+        card = model_card.CardInfo(
+            publisher=options.publisher, name=name, artifact="question_answering",
+            overview=model_card.question_answering_overview(config, settings),
+            language=options.language or _language(result), dataset=options.dataset, config=config.to_dict(),
+            num_params=num_params, seq_length=options.max_seq_length, source=source_text,
+            changelog=changelog, settings=settings)
+        published = stage.publish(version=options.version,
+                                  render_card=lambda n: model_card.render_model_card(card, hub_root, n))
+        stages.finish()
+    artifact = ArtifactSummary(
+        kind="question_answering", path=str(published.path), tarball=str(published.tarball),
+        card=str(published.card), version=published.version, size_bytes=staging.directory_size(published.path),
+        tarball_bytes=published.tarball.stat().st_size, verification=figures)
+    return ExportSummary(name=name, num_params=num_params, artifacts=[artifact], seconds=stages.seconds)

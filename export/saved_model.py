@@ -56,12 +56,13 @@ class ReusableModule(tf.__internal__.tracking.AutoTrackable):
 
     `variables`/`trainable_variables` are the Keras variables' backing tf.Variables;
     `regularization_losses` holds one no-argument tf.function per regularized weight.
-    `outputs` names the output keys kept (default: the encoder's); `input_rank` 3 traces
-    [batch, num_choices, seq] inputs (multiple choice).
+    `outputs` names the output keys kept (default: the encoder's), also those of the signature;
+    `input_rank` 3 traces [batch, num_choices, seq] inputs (multiple choice).
     """
 
     def __init__(self, keras_model, head=None, legacy_v1=False, sentence_pooling=None, outputs=None, input_rank=2):
         self._head = head
+        self._outputs = tuple(outputs) if outputs else None
         self._sentence = sentence_pooling is not None
         pooling = sentence_pooling.layer(name="sentence_pooling") if self._sentence else None
         self.variables = [v.value for v in keras_model.variables]
@@ -102,7 +103,7 @@ class ReusableModule(tf.__internal__.tracking.AutoTrackable):
     def signature(self):
         """A flat-output inference function for a named SavedModel signature."""
         extra = HEAD_INPUTS[self._head] if self._head else ()
-        names = SERVING_OUTPUTS + ((HEAD_OUTPUTS[self._head],) if self._head else ())
+        names = self._outputs or SERVING_OUTPUTS + ((HEAD_OUTPUTS[self._head],) if self._head else ())
         names += (SENTENCE_OUTPUT,) if self._sentence else ()
 
         @tf.function(input_signature=[input_specs(extra)])

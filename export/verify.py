@@ -284,3 +284,66 @@ def verify_preprocessing(export_dir, module, sentences):
         raise VerificationError(
             f"Reloaded preprocessor differs from the in-memory one on {mismatched}; nothing was published.")
     return figures
+
+
+def verify_question_answering(export_dir, module, task_model, questions, contexts, tolerance=FLOAT32_TOLERANCE):
+    """The reloaded QA export answers like the in-memory server and keeps the Reusable form.
+
+    Checks serving_default against `module.answer` on (questions, contexts) (answers and
+    offsets equal, scores within `tolerance`, `context[start:end] == answer`); the root
+    call, `hub.KerasLayer(trainable=True)` and `.encoder` against the in-memory models;
+    that `.encoder`'s variables are the root's; and gradients through training=True.
+    """
+    import tensorflow_hub as hub
+
+    problems, figures = [], {"pairs": len(questions), "max_abs_diff": {}}
+    loaded = hub.load(str(export_dir))
+    question, context = tf.constant(list(questions)), tf.constant(list(contexts))
+    want = module.answer(question, context)
+    got = loaded.signatures["serving_default"](question=question, context=context)
+    for key in ("answer", "start", "end"):
+        if not np.array_equal(want[key].numpy(), got[key].numpy()):
+            problems.append(f"serving_default {key} differs from the in-memory server")
+    figures["max_abs_diff"]["score"] = _max_abs_diff(want["score"], got["score"])
+    for text, answer, start, end in zip(contexts, got["answer"].numpy(), got["start"].numpy(), got["end"].numpy()):
+        if text[start:end] != answer.decode("utf-8"):
+            problems.append(f"answer {answer!r} is not context[{start}:{end}]")
+    figures["answers"] = [a.decode("utf-8") for a in got["answer"].numpy()]
+    config = task_model.encoder.config
+    inputs = _encoder_only(sample_inputs(config.vocab_size, config.type_vocab_size))
+    reference = tf.function(lambda x: task_model(x, training=False))(inputs)
+    figures["max_abs_diff"]["root"] = _max_abs_diff(_pick(reference, ["start_logits", "end_logits"]),
+                                                    _pick(loaded(inputs, training=False), ["start_logits", "end_logits"]))
+    tf_model, layer = _tf_keras_model(loaded, saved_model.INPUT_KEYS)
+    figures["max_abs_diff"]["keras_layer"] = _max_abs_diff(
+        _pick(reference, ["start_logits", "end_logits"]), _pick(tf_model(inputs), ["start_logits", "end_logits"]))
+    encoder_reference = tf.function(lambda x: task_model.encoder(x, training=False))(inputs)
+    figures["max_abs_diff"]["encoder"] = _max_abs_diff(
+        _pick(encoder_reference, ["pooled_output", "sequence_output"]),
+        _pick(loaded.encoder(inputs, training=False), ["pooled_output", "sequence_output"]))
+    expected = len(task_model.trainable_variables)
+    figures["trainable_variables"] = {"expected": expected, "root": len(loaded.trainable_variables),
+                                      "keras_layer": len(layer.trainable_weights)}
+    if not expected == len(loaded.trainable_variables) == len(layer.trainable_weights):
+        problems.append(f"trainable variables: {figures['trainable_variables']}")
+    root_ids = {id(v) for v in loaded.variables}
+    figures["encoder_shares_variables"] = all(id(v) in root_ids for v in loaded.encoder.variables)
+    if not figures["encoder_shares_variables"]:
+        problems.append(".encoder has variables of its own instead of the root's")
+    with tf.GradientTape() as tape:
+        outputs = loaded(inputs, training=True)
+        loss = tf.reduce_sum(outputs["start_logits"] ** 2) + tf.reduce_sum(outputs["end_logits"] ** 2)
+    grads = tape.gradient(loss, loaded.trainable_variables)
+    # The span head reads sequence_output only, so the pooler alone may get no gradient.
+    # (The root's trainable variables are the task model's, in order.)
+    without = [v.path for v, g in zip(task_model.trainable_variables, grads) if g is None]
+    figures["gradients"] = {"variables": len(grads), "with_gradient": len(grads) - len(without),
+                            "unused_pooler": len(without)}
+    if any(not path.startswith("pooler") for path in without):
+        problems.append(f"no gradient reaches {[p for p in without if not p.startswith('pooler')]}")
+    for part, diff in figures["max_abs_diff"].items():
+        if not diff <= tolerance * max(1.0, float(np.max(np.abs(reference["start_logits"])))):
+            problems.append(f"{part}: max abs diff {diff:.3g} > {tolerance:g}")
+    if problems:
+        raise VerificationError("Export verification failed, nothing was published: " + "; ".join(problems))
+    return figures

@@ -226,6 +226,16 @@ class BertWordpieceTokenizer(tf.Module):
         control character).
         An [UNK] piece spans its word's characters that survive normalisation.
         """
+        return tuple(x.merge_dims(1, 2) for x in self.tokenize_words_with_offsets(strings))
+
+    def tokenize_words_with_offsets(self, strings):
+        """Like tokenize_with_offsets, grouped by word: (ids, starts, ends), each [batch, (words), (pieces)].
+
+        A word is what the reference's pre-tokenizer splits off (a whitespace-separated
+        run, one punctuation character, one CJK ideograph); question answering aligns
+        answers to these words as Hugging Face's pipeline does. Words that normalise to
+        nothing have no pieces.
+        """
         strings = unicode_rules.sanitize_utf8(tf.convert_to_tensor(strings, tf.string))
         words, word_starts, _ = self._split_words(strings)
         flat_words = words.flat_values
@@ -235,10 +245,7 @@ class BertWordpieceTokenizer(tf.Module):
             tf.where(too_long, self._unknown_token, normalized))
         starts, ends = self._input_offsets(flat_words, too_long, piece_starts, piece_ends)
         word_start = tf.expand_dims(word_starts.flat_values, 1)
-        # Words that normalise to nothing (e.g. only control characters) have no
-        # pieces, so they vanish here.
-        return tuple(words.with_flat_values(x).merge_dims(1, 2)
-                     for x in (ids, word_start + starts, word_start + ends))
+        return tuple(words.with_flat_values(x) for x in (ids, word_start + starts, word_start + ends))
 
     def _input_offsets(self, words, too_long, piece_starts, piece_ends):
         """Maps piece byte offsets in normalised words to byte offsets in the input words.

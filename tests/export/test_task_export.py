@@ -1,5 +1,7 @@
 """Task exports: build, save, reload (hub.load, hub.KerasLayer), verify, fine-tune through the root."""
 
+import json
+
 import keras
 import numpy as np
 import pytest
@@ -30,7 +32,9 @@ def exported(request, tmp_path_factory, tiny_vocab):  # noqa: F811
     root = task_export.build_task_module(model, task, vocab_file=tiny_vocab, do_lower_case=False,
                                          labels_dir=tmp_path)
     export_dir = tmp_path / "export"
-    task_export.save_task_model(root, export_dir)
+    notes = task_export.save_task_model(root, export_dir, task)
+    assert notes == json.loads((export_dir / "assets.extra" / "tf_serving.json").read_text())
+    assert notes["inputs"] == list(root.serving.input_names) and notes["required_op_libraries"] == ["tensorflow_text"]
     return task, model, root, export_dir
 
 
