@@ -158,6 +158,9 @@ def main(argv):
     if FLAGS.write:
         write_section(f"""## Question answering on long contexts (bench/bench_question_answering.py)
 
+Command: `python -m bench.bench_question_answering --pairs={FLAGS.pairs} --rounds={FLAGS.rounds} \
+--batch_size={FLAGS.batch_size}{' --hf_all_threads' if FLAGS.hf_all_threads else ''} --write`.
+
 all-MiniLM-L6-v2 (L=6, H=384) as BertForQuestionAnswering (random span head, weights N(0, 0.1)); {len(pairs)} real
 multilingual (question, context) pairs, contexts ~2,500 characters (several 384-token windows);
 max_seq_length 384, doc_stride 128, max_query_length 64, max_answer_length 15. Median of

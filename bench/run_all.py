@@ -19,7 +19,7 @@ BENCHMARKS = (
     ("bench.bench_hub_layer", ["--write"]),
     ("bench.bench_export", ["--write"]),
     ("bench.bench_embedding", ["--write"]),
-    ("bench.bench_question_answering", ["--write"]),
+    ("bench.bench_question_answering", ["--hf_all_threads", "--write"]),
 )
 
 FLAGS = flags.FLAGS
