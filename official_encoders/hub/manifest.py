@@ -1,9 +1,9 @@
 """MANIFEST.json, the one manifest format: what publishing writes and what resolving checks.
 
 A manifest lists every other file of a version directory with its sha256 and
-size (`files`), plus provenance that export adds. `manifest_problems` and
-`check_integrity` are the hash check (distinct from export's reload-parity
-verification).
+size (`files`), plus the provenance that publishing adds. `manifest_problems` and
+`check_integrity` are the hash check, distinct from the reload-parity
+verification run before publishing.
 """
 
 import hashlib
