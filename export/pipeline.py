@@ -471,7 +471,7 @@ SAMPLE_QA_PAIRS = (
 
 def _run_question_answering(options, printer):
     """--export_type=question_answering: one text-in serving SavedModel of a span model."""
-    from export import model_card, task_export, verify
+    from export import model_card, task_export, task_verify
     from export.publish import manifest, staging
     from official_encoders import checkpoints
     from preprocessors.qa_windows import check_window_settings
@@ -512,7 +512,7 @@ def _run_question_answering(options, printer):
         stage.start_tarball()
         stages.start("verify question answering")
         questions, contexts = zip(*SAMPLE_QA_PAIRS)
-        figures = verify.verify_question_answering(stage.path, module, task_model, questions, contexts)
+        figures = task_verify.verify_question_answering(stage.path, module, task_model, questions, contexts)
         figures["custom_ops"] = notes["custom_ops"]
         stages.start("manifest, tarball, model card, publish")
         manifest.write_manifest(
