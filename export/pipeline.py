@@ -506,7 +506,7 @@ def _run_question_answering(options, printer):
         stages.start("build SavedModel objects")
         module = task_export.build_question_answering_module(
             task_model, make_tokenizer(vocab_file, None, do_lower_case), vocab_file=vocab_file,
-            do_lower_case=do_lower_case, **settings)
+            do_lower_case=do_lower_case, labels_dir=stage.tmp_dir, **settings)
         stages.start("save", str(stage.tmp_dir.relative_to(hub_root)))
         notes = task_export.save_question_answering_model(module, stage.path)
         stage.start_tarball()

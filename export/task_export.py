@@ -24,7 +24,6 @@ Object graph of a question-answering export:
 """
 
 import pathlib
-import tempfile
 
 import tensorflow as tf
 
@@ -68,6 +67,22 @@ def input_rank(task):
     return 3 if task == "multiple_choice" else 2
 
 
+def _reusable_root(task_model, outputs, labels, labels_dir, *, vocab_file=None, sp_model_file=None,
+                   do_lower_case=None, input_rank=2):
+    """The Reusable part of every task export: the root's `outputs`, `.encoder` on the same
+    variables, the vocabulary asset, and `labels` (if any) as labels.txt written into `labels_dir`."""
+    root = saved_model.ReusableModule(task_model, outputs=outputs, input_rank=input_rank)
+    root.encoder = saved_model.ReusableModule(task_model.encoder)
+    saved_model.attach_vocabulary(root, vocab_file, sp_model_file, do_lower_case)
+    if labels:
+        if labels_dir is None:
+            raise ValueError("task exports carry their labels as an asset: pass labels_dir=.")
+        path = pathlib.Path(labels_dir) / LABELS_FILE
+        path.write_text("".join(f"{label}\n" for label in labels), encoding="utf-8")
+        root.labels_file = tf.saved_model.Asset(str(path))
+    return root
+
+
 def build_task_module(task_model, task, *, vocab_file=None, sp_model_file=None, do_lower_case=None,
                       text_pairs=False, labels_dir=None):
     """The root of a task export (see the module doc) around `task_model` (official_encoders.tasks).
@@ -94,16 +109,9 @@ def build_task_module(task_model, task, *, vocab_file=None, sp_model_file=None, 
     if text_pairs and task != "sequence_classification":
         raise ValueError(f"--text_pairs applies to sequence_classification only, not {task}; drop it.")
     config = task_model.encoder.config
-    root = saved_model.ReusableModule(task_model, outputs=("logits",), input_rank=input_rank(task))
-    root.encoder = saved_model.ReusableModule(task_model.encoder)
-    saved_model.attach_vocabulary(root, vocab_file, sp_model_file, do_lower_case)
     labels = label_names(task_model) if task in TASKS_WITH_LABELS else []
-    if labels:
-        if labels_dir is None:
-            raise ValueError(f"{task} exports carry their labels as an asset: pass labels_dir=.")
-        path = pathlib.Path(labels_dir) / LABELS_FILE
-        path.write_text("".join(f"{label}\n" for label in labels), encoding="utf-8")
-        root.labels_file = tf.saved_model.Asset(str(path))
+    root = _reusable_root(task_model, ("logits",), labels, labels_dir, vocab_file=vocab_file,
+                          sp_model_file=sp_model_file, do_lower_case=do_lower_case, input_rank=input_rank(task))
     packer = TextPacker(make_tokenizer(vocab_file, sp_model_file, do_lower_case),
                         max_seq_length=config.max_position_embeddings, type_vocab_size=config.type_vocab_size)
     root.serving = SERVING_BUILDERS[task](task_model, packer, labels, text_pairs)
@@ -139,15 +147,7 @@ SPAN_OUTPUTS = ("start_logits", "end_logits")
 SPAN_LABELS = ("start", "end")  # the span head's two columns, in order
 
 
-def labels_asset(labels):
-    """An Asset of `labels`, one per line, from a temp file (the SavedModel keeps its own copy)."""
-    directory = pathlib.Path(tempfile.mkdtemp(prefix="task_labels_"))
-    path = directory / LABELS_FILE
-    path.write_text("\n".join(labels) + "\n", encoding="utf-8")
-    return tf.saved_model.Asset(str(path))
-
-
-def build_question_answering_module(task_model, tokenizer, *, vocab_file, do_lower_case, **settings):
+def build_question_answering_module(task_model, tokenizer, *, vocab_file, do_lower_case, labels_dir, **settings):
     """The root object of a QA export for a span model (`SpanLabeler`) and its WordPiece tokenizer.
 
     Args:
@@ -155,15 +155,13 @@ def build_question_answering_module(task_model, tokenizer, *, vocab_file, do_low
         with `.encoder`.
       tokenizer: the `BertWordpieceTokenizer` of the model's vocabulary.
       vocab_file, do_lower_case: the vocabulary asset and its case handling.
+      labels_dir: a directory for labels.txt (the head's columns), copied as an asset.
       **settings: QuestionAnsweringServer settings (max_seq_length, doc_stride,
         max_query_length, max_answer_length, version_2_with_negative).
     """
-    root = saved_model.ReusableModule(task_model, outputs=SPAN_OUTPUTS)
-    root.encoder = saved_model.ReusableModule(task_model.encoder)
+    root = _reusable_root(task_model, SPAN_OUTPUTS, SPAN_LABELS, labels_dir, vocab_file=vocab_file,
+                          do_lower_case=do_lower_case)
     root.answer = question_answering.QuestionAnsweringServer(task_model, tokenizer, **settings)
-    root.vocab_file = tf.saved_model.Asset(str(vocab_file))
-    root.do_lower_case = tf.Variable(bool(do_lower_case), trainable=False, name="do_lower_case")
-    root.labels_file = labels_asset(SPAN_LABELS)
     return root
 
 
