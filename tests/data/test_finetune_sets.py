@@ -197,3 +197,15 @@ def test_baselines_on_dev_leave_room_to_beat_them():
     assert scores["classification_dev majority-class accuracy"] < 0.5
     for what, value in scores.items():
         print(f"{what}: {value}")
+
+
+def test_build_sets_reproduces_the_committed_files(tmp_path):
+    from tests.data.finetune import build_sets
+
+    build_sets.main(tmp_path)
+    written = sorted(p.name for p in tmp_path.iterdir())
+    assert written == sorted(p.name for p in DIR.iterdir() if p.suffix in (".json", ".txt", ".csv", ".tsv")
+                             and p.name != "gazetteers.json")
+    for name in written:
+        assert (tmp_path / name).read_bytes() == (DIR / name).read_bytes(), (
+            f"{name} differs from what build_sets.py writes; rerun python -m tests.data.finetune.build_sets")

@@ -7,14 +7,14 @@ Every set comes from text on this machine, never from a downloaded data set:
 - Python's own documentation: the topics of `pydoc_data.topics` (the Language Reference
   text that `help()` shows) and the "History of the software" section of Python's
   LICENSE.txt, from the interpreter that runs this script (recorded in sources.json).
-- Gazetteers for tagging: country names of `pytz/zoneinfo/iso3166.tab` and city names of
-  `zone1970.tab` (public domain tz database, pytz wheel), person and organisation names
-  from the Author/Maintainer fields of the installed distributions' metadata, and a
-  list of languages written here.
+- Gazetteers for tagging, read from gazetteers.json, which `--collect_gazetteers` writes:
+  country names of `pytz/zoneinfo/iso3166.tab` and city names of `zone1970.tab` (public
+  domain tz database, pytz wheel), person and organisation names from the Author/Maintainer
+  fields of the installed distributions' metadata, and a list of languages written here.
 - tests/data/labelled_messages.tsv (Django UI messages) for the classification split.
 
-The output is a function of those sources and SEED: rerunning the script with the same
-interpreter and packages rewrites the same files (sources.json records their versions).
+The output is a function of those sources and SEED: rerunning the script with Python PYTHON
+rewrites the same files (it warns under another version, whose documentation may differ).
 """
 
 import collections
@@ -193,8 +193,8 @@ def minilm_piece_counter():
 
 
 def build_squad(docs, topics_, limit, rng, prefix, count_pieces):
-    """SQuAD v1.1 and v2.0 documents: v2.0 adds to each passage an unanswerable question made from
-    another passage of the same topic (same vocabulary, but its answer is not in this passage)."""
+    """SQuAD v1.1 and v2.0 documents: v2.0 adds to each passage whose topic has another one an unanswerable
+    question made from that other passage (same vocabulary, but its answer text is not in this passage)."""
     passages = qa_passages(docs, topics_)
     rng.shuffle(passages)
     by_topic = collections.defaultdict(list)
@@ -485,7 +485,8 @@ def write_json(path, value):
     path.write_text(json.dumps(value, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
 
 
-def main():
+def main(out=OUT):
+    """Writes every set into the directory `out` (this one by default)."""
     docs = documents()
     train_topics, dev_topics = split_topics(docs, random.Random(SEED))
     print(f"{len(docs)} documentation topics: {len(train_topics)} train, {len(dev_topics)} dev")
@@ -495,26 +496,26 @@ def main():
     squad_dev, squad_v2_dev = build_squad(docs, dev_topics, QA_DEV, random.Random(SEED + 2), "dev", count_pieces)
     for name, value in (("squad_train.json", squad_train), ("squad_dev.json", squad_dev),
                         ("squad_v2_train.json", squad_v2_train), ("squad_v2_dev.json", squad_v2_dev)):
-        write_json(OUT / name, value)
+        write_json(out / name, value)
         questions = [qa for a in value["data"] for p in a["paragraphs"] for qa in p["qas"]]
         print(f"{name}: {len(questions)} questions, {sum(not q['answers'] for q in questions)} unanswerable")
     gazetteer = {kind: sorted(names) for kind, names in json.loads(GAZETTEERS.read_text(encoding="utf-8")).items()}
     tagging_train, tagging_dev = build_tagging(gazetteer, random.Random(SEED + 3))
-    write_conll(OUT / "conll_train.txt", tagging_train)
-    write_conll(OUT / "conll_dev.txt", tagging_dev)
+    write_conll(out / "conll_train.txt", tagging_train)
+    write_conll(out / "conll_dev.txt", tagging_dev)
     print(f"conll: {len(tagging_train)} train, {len(tagging_dev)} dev sentences; gazetteer sizes "
           + ", ".join(f"{k} {len(v)}" for k, v in gazetteer.items()))
-    write_rows(OUT / "swag_train.csv", build_swag(docs, train_topics, SWAG_TRAIN, random.Random(SEED + 4), "train"), ",")
-    write_rows(OUT / "swag_dev.csv", build_swag(docs, dev_topics, SWAG_DEV, random.Random(SEED + 5), "dev"), ",")
-    write_rows(OUT / "sts_train.tsv", build_sts(docs, train_topics, STS_TRAIN, random.Random(SEED + 6)), "\t")
-    write_rows(OUT / "sts_dev.tsv", build_sts(docs, dev_topics, STS_DEV, random.Random(SEED + 7)), "\t")
+    write_rows(out / "swag_train.csv", build_swag(docs, train_topics, SWAG_TRAIN, random.Random(SEED + 4), "train"), ",")
+    write_rows(out / "swag_dev.csv", build_swag(docs, dev_topics, SWAG_DEV, random.Random(SEED + 5), "dev"), ",")
+    write_rows(out / "sts_train.tsv", build_sts(docs, train_topics, STS_TRAIN, random.Random(SEED + 6)), "\t")
+    write_rows(out / "sts_dev.tsv", build_sts(docs, dev_topics, STS_DEV, random.Random(SEED + 7)), "\t")
     classification_train, classification_dev = build_classification(random.Random(SEED + 8))
-    write_rows(OUT / "classification_train.tsv", classification_train, "\t")
-    write_rows(OUT / "classification_dev.tsv", classification_dev, "\t")
+    write_rows(out / "classification_train.tsv", classification_train, "\t")
+    write_rows(out / "classification_dev.tsv", classification_dev, "\t")
     print(f"classification: {len(classification_train)} train, {len(classification_dev)} dev messages")
-    write_json(OUT / "sources.json", {"python": PYTHON, "seed": SEED, "train_topics": train_topics,
+    write_json(out / "sources.json", {"python": PYTHON, "seed": SEED, "train_topics": train_topics,
                                       "dev_topics": dev_topics})
-    print(f"wrote {OUT}")
+    print(f"wrote {out}")
 
 
 def define_flags():
