@@ -37,7 +37,8 @@ QA_TRAIN, QA_DEV = 240, 80
 QUESTIONS_PER_PASSAGE = 4
 QUESTIONS_PER_SENTENCE = 2
 TAGGING_TRAIN, TAGGING_DEV = 240, 80
-SWAG_TRAIN, SWAG_DEV = 240, 80
+SWAG_TRAIN, SWAG_DEV = 160, 80
+SWAG_MAX_WORDS = 25  # 4 packed choices per example: shorter sentences keep a training epoch short
 STS_TRAIN, STS_DEV = 240, 80
 CLASSIFICATION_DEV_FRACTION = 0.25
 CLASSIFICATION_TRAIN_MAX = 300
@@ -390,18 +391,18 @@ def write_conll(path, sentences):
 
 # ---------------------------------------------------------------------------- multiple choice and STS
 
-def topic_sentences(docs, topics_):
-    """{topic: [[sentence, ...] per paragraph]} of sentences of 5 to 35 words."""
+def topic_sentences(docs, topics_, max_words=35):
+    """{topic: [[sentence, ...] per paragraph]} of sentences of 5 to max_words words."""
     out = {}
     for topic in topics_:
-        out[topic] = [[s for s in split_sentences(p) if 5 <= len(s.split()) <= 35] for p in docs[topic]]
+        out[topic] = [[s for s in split_sentences(p) if 5 <= len(s.split()) <= max_words] for p in docs[topic]]
     return out
 
 
 def build_swag(docs, topics_, count, rng, prefix):
     """SWAG rows: sent1 a sentence, sent2 the first 3 words of the next sentence of its paragraph,
     the right ending the rest of that sentence, three wrong ones the rest of sentences of other topics."""
-    by_topic = topic_sentences(docs, topics_)
+    by_topic = topic_sentences(docs, topics_, SWAG_MAX_WORDS)
     pairs = [(t, a, b) for t, paragraphs in by_topic.items() for sentences in paragraphs
              for a, b in zip(sentences, sentences[1:]) if len(b.split()) >= 6]
     rng.shuffle(pairs)
