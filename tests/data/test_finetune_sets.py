@@ -67,6 +67,8 @@ def test_squad_answers_sit_at_their_answer_start(name):
                     start = answer["answer_start"]
                     assert context[start:start + len(answer["text"])] == answer["text"], qa["id"]
                     assert answer["text"].strip() == answer["text"] != ""
+                    assert metrics.normalize_answer(answer["text"]), f"{qa['id']}: the v2.0 metric would take " \
+                        "an answer that normalises to nothing for 'no answer'"
                 if not qa["answers"]:
                     assert qa["question"] not in [q["question"] for q in paragraph["qas"] if q["answers"]]
     assert len(ids) == len(set(ids)), f"{name} repeats question ids"

@@ -27,6 +27,8 @@ import random
 import re
 import sys
 
+from official_encoders.finetune.metrics import normalize_answer
+
 OUT = pathlib.Path(__file__).resolve().parent
 LABELLED_MESSAGES = OUT.parent / "labelled_messages.tsv"
 SEED = 20261201
@@ -50,7 +52,9 @@ PYTHON = "3.11.7"  # whose pydoc topics and LICENSE.txt the committed sets were 
 # ---------------------------------------------------------------------------- source text
 
 def _clean(text):
+    text = re.sub(r"\*\*(\S[^*]*?)\*\*", r"\1", text)  # reST strong **word** -> word
     text = re.sub(r"\*(\S[^*]*?)\*", r"\1", text)  # reST emphasis *word* -> word
+    text = re.sub(r"\s*\[\d+\]", "", text)  # footnote references
     text = re.sub(r"\s*\((?:see|See) [^)]*\)", "", text)  # cross references
     text = re.sub(r",? see https?://\S+?(?=\))", "", text)  # "(CWI, see https://...)" -> "(CWI)"
     return " ".join(text.replace("\u2019", "'").split())
@@ -174,7 +178,8 @@ def questions_of(context, rng, limit):
         offset = start + len(sentence)
         if len(sentence.split()) < 6:
             continue
-        candidates = answer_candidates(sentence)
+        # An answer that SQuAD's normalisation empties ("*", "a") would score as "no answer".
+        candidates = [c for c in answer_candidates(sentence) if normalize_answer(sentence[c[0]:c[1]])]
         for a, b, c, d, wh in rng.sample(candidates, min(len(candidates), QUESTIONS_PER_SENTENCE)):
             found.append((cloze_question(sentence, c, d, wh), sentence[a:b], start + a))
     rng.shuffle(found)
