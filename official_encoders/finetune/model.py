@@ -15,11 +15,23 @@ from official_encoders.checkpoints.task_import import FRESH_HEAD
 from official_encoders.checkpoints.sources import (detect_checkpoint_kind, is_source_spec, load_source,
                                                    read_config_file)
 from official_encoders.hub.hub_layer import HubLayer
-from official_encoders.hub.native import load_native_encoder
+from official_encoders.hub.native import load_native_encoder, saved_model_vocabulary
 from official_encoders.layers.classification_head import ClassificationHead
 from official_encoders.models import build_encoder
 from official_encoders.tasks import HEAD_NAME, TASK_CLASSES
 from preprocessors.packing import INPUT_KEYS
+
+
+def checkpoint_spec(init_checkpoint):
+    """`--init_checkpoint` as a source spec (`tf1:`, `tf2:`, ...) when a checkpoint prefix's keys show its
+    layout; a `.weights.h5` file or a tf.train.Checkpoint with the encoder as `encoder` stays as given."""
+    if is_source_spec(init_checkpoint) or init_checkpoint.endswith(".weights.h5"):
+        return init_checkpoint
+    try:
+        kind = detect_checkpoint_kind(init_checkpoint)
+    except ValueError as error:
+        raise ValueError(f"--init_checkpoint: {error}") from None
+    return init_checkpoint if kind == "encoder" else f"{kind}:{init_checkpoint}"
 
 
 def build_encoder_from_checkpoint(params):
@@ -32,14 +44,7 @@ def build_encoder_from_checkpoint(params):
     rather than leaving random weights. `vocabulary` is (vocab_file, sp_model_file,
     do_lower_case) when the source knows it.
     """
-    spec = params.init_checkpoint
-    if not is_source_spec(spec) and not spec.endswith(".weights.h5"):
-        try:
-            kind = detect_checkpoint_kind(spec)
-        except ValueError as error:
-            raise ValueError(f"--init_checkpoint: {error}") from None
-        if kind != "encoder":
-            spec = f"{kind}:{spec}"
+    spec = checkpoint_spec(params.init_checkpoint)
     if is_source_spec(spec):
         result = load_source(spec, params.config_file)
         return result.encoder, (result.vocab_file, result.sp_model_file, result.do_lower_case)
@@ -105,19 +110,12 @@ def build_run_encoder(params, model_task=None, label_names=None):
                               native.do_lower_case, notes=[f"{params.hub_module_url}: our export, rebuilt as "
                                                            f"a Keras {native.config.family} encoder"])
         layer = HubLayer(params.hub_module_url, trainable=True, name="encoder")
-        vocab = _saved_model_vocabulary(layer.resolved_object)
+        vocab = saved_model_vocabulary(layer.resolved_object)
         return RunEncoder(layer, False, None, *vocab, final_note=(
             f"final/ not written: {params.hub_module_url} is not one of our exports (no encoder config in a "
             "MANIFEST.json), so its weights cannot be saved as one of our checkpoints; the serving "
             "SavedModel in export/ holds the fine-tuned model."))
-    spec = params.init_checkpoint
-    if not is_source_spec(spec) and not spec.endswith(".weights.h5"):
-        try:
-            kind = detect_checkpoint_kind(spec)
-        except ValueError as error:
-            raise ValueError(f"--init_checkpoint: {error}") from None
-        if kind != "encoder":
-            spec = f"{kind}:{spec}"
+    spec = checkpoint_spec(params.init_checkpoint)
     if not is_source_spec(spec):
         encoder, _ = build_encoder_from_checkpoint(params)
         return RunEncoder(encoder, True, encoder.config)
@@ -155,16 +153,6 @@ def _from_source(spec, config_file, model_task, label_names):
         run.notes.append(f"{spec}: its {model_task} head has labels {held}, not {list(label_names)}; "
                          "a new head is trained")
     return run
-
-
-def _saved_model_vocabulary(loaded):
-    """(vocab_file, sp_model_file, do_lower_case) of a SavedModel's assets, None where it has none."""
-    if hasattr(loaded, "vocab_file"):
-        lower = bool(loaded.do_lower_case.numpy()) if hasattr(loaded, "do_lower_case") else None
-        return loaded.vocab_file.asset_path.numpy().decode(), None, lower
-    if hasattr(loaded, "sp_model_file"):
-        return None, loaded.sp_model_file.asset_path.numpy().decode(), None
-    return None, None, None
 
 
 def hub_layer_classifier(layer, num_labels, dropout):

@@ -97,11 +97,15 @@ def load_native_encoder(handle):
     encoder = build_encoder(config)
     encoder({name: tf.zeros([1, 2], tf.int32) for name in INPUT_KEYS})
     restore_keras_model(encoder, source)
-    vocab_file = sp_model_file = do_lower_case = None
+    return NativeEncoder(encoder, config, manifest, *saved_model_vocabulary(loaded))
+
+
+def saved_model_vocabulary(loaded):
+    """(vocab_file, sp_model_file, do_lower_case) of a loaded SavedModel's vocabulary assets (the
+    TF-Hub text convention), None for what it does not have."""
     if hasattr(loaded, "vocab_file"):
-        vocab_file = loaded.vocab_file.asset_path.numpy().decode()
-        if hasattr(loaded, "do_lower_case"):
-            do_lower_case = bool(loaded.do_lower_case.numpy())
-    elif hasattr(loaded, "sp_model_file"):
-        sp_model_file = loaded.sp_model_file.asset_path.numpy().decode()
-    return NativeEncoder(encoder, config, manifest, vocab_file, sp_model_file, do_lower_case)
+        lower = bool(loaded.do_lower_case.numpy()) if hasattr(loaded, "do_lower_case") else None
+        return loaded.vocab_file.asset_path.numpy().decode(), None, lower
+    if hasattr(loaded, "sp_model_file"):
+        return None, loaded.sp_model_file.asset_path.numpy().decode(), None
+    return None, None, None

@@ -65,6 +65,17 @@ def test_every_setting_is_an_override_key_and_tasks_are_registered():
         task_class("nope")
 
 
+def test_a_listed_task_whose_module_is_missing_says_so(monkeypatch):
+    import importlib
+
+    from official_encoders.finetune import task_registry
+
+    missing = "official_encoders.finetune.not_written_yet"
+    monkeypatch.setitem(task_registry.TASKS, "not_written_yet", (lambda: importlib.import_module(missing), "X"))
+    with pytest.raises(NotImplementedError, match=f"--task=not_written_yet is not available: its module {missing}"):
+        task_class("not_written_yet")
+
+
 def test_regression_reports_correlations_and_serves_only_a_score(tiny, tmp_path):
     params = _params(tiny, tmp_path, num_labels=1, label_column="score",
                      train_data=write_scores(tmp_path / "train.tsv", 64, 3),
