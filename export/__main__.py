@@ -55,18 +55,20 @@ def define_flags():
     flags.DEFINE_boolean("check_inputs", True, "Keep the in-graph checks of input_word_ids, input_type_ids "
                          "and input_mask values. false drops them, for TPU-style pipelines that validate ids "
                          "upstream (an out-of-range id is then not reported).")
-    flags.DEFINE_boolean("text_pairs", False, "--export_type=sequence_classification: serve text pairs "
+    flags.DEFINE_boolean("text_pairs", None, "--export_type=sequence_classification: serve text pairs "
                          "(inputs text and text_pair) instead of single texts; needs segment types.")
-    # --export_type=question_answering; the defaults are Hugging Face's question-answering pipeline's.
-    flags.DEFINE_integer("max_seq_length", 384, "question_answering: tokens per window, [CLS] and [SEP]s "
-                         "included.", lower_bound=8)
-    flags.DEFINE_integer("doc_stride", 128, "question_answering: how many context tokens consecutive windows "
+    # Task exports' serving settings. Unset: what a fine-tuning run recorded with a tf2 source (its final/),
+    # else the defaults: Hugging Face's question-answering pipeline's (384, 128, 64, 15, false).
+    flags.DEFINE_integer("max_seq_length", None, "question_answering: tokens per window, [CLS] and [SEP]s "
+                         "included (default 384); sequence_classification and the other task exports: the "
+                         "longest packed input (default the encoder's max_position_embeddings).", lower_bound=8)
+    flags.DEFINE_integer("doc_stride", None, "question_answering: how many context tokens consecutive windows "
                          "share (Hugging Face's meaning: the overlap; google-research BERT's doc_stride is the "
                          "step between window starts instead).", lower_bound=0)
-    flags.DEFINE_integer("max_query_length", 64, "question_answering: question tokens kept.", lower_bound=1)
-    flags.DEFINE_integer("max_answer_length", 15, "question_answering: the longest answer, in tokens.",
+    flags.DEFINE_integer("max_query_length", None, "question_answering: question tokens kept.", lower_bound=1)
+    flags.DEFINE_integer("max_answer_length", None, "question_answering: the longest answer, in tokens.",
                          lower_bound=1)
-    flags.DEFINE_boolean("version_2_with_negative", False, "question_answering: allow \"no answer\" (an empty "
+    flags.DEFINE_boolean("version_2_with_negative", None, "question_answering: allow \"no answer\" (an empty "
                          "answer with start = end = 0), as SQuAD 2.0 models do.")
     flags.DEFINE_string("verify", None, "Check a published version directory against its MANIFEST.json "
                         "(sha256 of every file), report each file that fails, then exit (1 if any does).")

@@ -143,8 +143,8 @@ def save_fine_tuned(encoder_layer, version_dir, directory):
     The directory keeps the published version's source identity, so exporting it
     without --name lands on the same name.
     """
-    from export import saved_model
     from official_encoders.hub.manifest import read_manifest
+    from official_encoders.hub.native import restore_keras_model
     from official_encoders.checkpoints import ImportReport, ImportResult
     from official_encoders.checkpoints.sentence_pooling import SentencePooling
     from official_encoders.checkpoints.identity import SourceIdentity
@@ -154,7 +154,7 @@ def save_fine_tuned(encoder_layer, version_dir, directory):
     manifest = read_manifest(version_dir)
     config = EncoderConfig.from_dict(manifest["config"])
     encoder = build_encoder(config)
-    saved_model.restore_keras_model(encoder, encoder_layer.resolved_object)
+    restore_keras_model(encoder, encoder_layer.resolved_object)
     inputs = {"input_word_ids": np.array([[101, 7592, 2088, 102, 0]], np.int32),
               "input_mask": np.array([[1, 1, 1, 1, 0]], np.int32), "input_type_ids": np.zeros((1, 5), np.int32)}
     diff = np.abs(encoder(inputs)["sequence_output"] - encoder_layer(inputs)["sequence_output"]).max()

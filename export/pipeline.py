@@ -49,13 +49,39 @@ class ExportOptions:
     dataset: str | None = None
     check_inputs: bool = True  # False: no in-graph id/type/mask checks (ids validated upstream)
     allow_config_change: bool = False  # True: a version may change the architecture of its name
-    text_pairs: bool = False  # sequence_classification: serve text and text_pair
-    # question_answering: Hugging Face pipeline defaults; doc_stride is the overlap between windows.
-    max_seq_length: int = 384
-    doc_stride: int = 128
-    max_query_length: int = 64
-    max_answer_length: int = 15
-    version_2_with_negative: bool = False
+    # Serving settings of task exports; None: what a fine-tuning run recorded in the source
+    # (its task_settings), else the defaults below (SERVING_DEFAULTS, QUESTION_ANSWERING_DEFAULTS).
+    text_pairs: bool | None = None  # sequence_classification: serve text and text_pair
+    max_seq_length: int | None = None  # tokens per window (QA) / per packed input (classification)
+    doc_stride: int | None = None
+    max_query_length: int | None = None
+    max_answer_length: int | None = None
+    version_2_with_negative: bool | None = None
+
+
+# question_answering: Hugging Face pipeline defaults; doc_stride is the overlap between windows.
+QUESTION_ANSWERING_DEFAULTS = dict(max_seq_length=384, doc_stride=128, max_query_length=64, max_answer_length=15,
+                                   version_2_with_negative=False)
+# The other task exports: pairs off; max_seq_length None is the encoder's max_position_embeddings.
+SERVING_DEFAULTS = dict(text_pairs=False, max_seq_length=None)
+
+
+def serving_settings(options, result, task):
+    """The serving settings of a task export: each one given in `options`, else the one a fine-tuning
+    run recorded with the source (`result.task_settings`: its `seq_length` is the serving
+    max_seq_length), else the default. So a fine-tuned `final/` serves as its run evaluated, and an
+    explicit flag still wins."""
+    recorded = dict(getattr(result, "task_settings", None) or {})
+    if "seq_length" in recorded:
+        recorded.setdefault("max_seq_length", recorded["seq_length"])
+    defaults = QUESTION_ANSWERING_DEFAULTS if task == "question_answering" else SERVING_DEFAULTS
+    settings = {}
+    for name, default in defaults.items():
+        value = getattr(options, name)
+        settings[name] = value if value is not None else recorded.get(name, default)
+    if task != "sequence_classification" and task != "question_answering":
+        settings["text_pairs"] = False
+    return settings
 
 
 @dataclasses.dataclass
@@ -251,6 +277,11 @@ def run_export(options, printer=print):
         result.encoder.check_inputs = False  # read when the call is traced, so this covers every head
         stages.note("check_inputs=False: no in-graph checks of id, type id or mask values")
     config = result.config
+    served = serving_settings(options, result, task) if task else dict(SERVING_DEFAULTS)
+    text_pairs = bool(served["text_pairs"])
+    if served["max_seq_length"] is not None and served["max_seq_length"] > config.max_position_embeddings:
+        raise ValueError(f"--max_seq_length {served['max_seq_length']} exceeds the encoder's max_position_embeddings "
+                         f"{config.max_position_embeddings}; pass --max_seq_length <= {config.max_position_embeddings}.")
     name = options.name or default_name(result, options.source) + (f"_{task}" if task else "")
     pre_name = f"{name}_preprocess"
     if options.version is not None:
@@ -303,7 +334,7 @@ def run_export(options, printer=print):
         if task:
             enc_module = task_export.build_task_module(
                 result.task_model, task, vocab_file=vocab_file, sp_model_file=sp_model_file,
-                do_lower_case=do_lower_case, text_pairs=options.text_pairs,
+                do_lower_case=do_lower_case, text_pairs=text_pairs, max_seq_length=served["max_seq_length"],
                 labels_dir=stack.enter_context(tempfile.TemporaryDirectory()))
         elif want_encoder:
             enc_module = saved_model.build_encoder_module(
@@ -332,7 +363,7 @@ def run_export(options, printer=print):
 
             stages.start("verify task model")
             figures["encoder"] = task_verify.verify_task(enc_stage.path, enc_module, result.task_model, task,
-                                                         text_pairs=options.text_pairs)
+                                                         text_pairs=text_pairs)
         elif want_encoder:
             stages.start("verify encoder")
             figures["encoder"] = verify.verify_encoder(
@@ -350,7 +381,7 @@ def run_export(options, printer=print):
                  "check_inputs": options.check_inputs,
                  "tokenizer": {"kind": tokenizer_kind, "do_lower_case": do_lower_case}}
         if task:
-            extra.update(task_export.manifest_entries(enc_module, task, options.text_pairs))
+            extra.update(task_export.manifest_entries(enc_module, task, text_pairs))
         if want_encoder:
             manifest.write_manifest(enc_stage.path, artifact="task" if task else "encoder", source=source_record,
                                    config=config_dict,
@@ -389,7 +420,7 @@ def run_export(options, printer=print):
                     overview=_overview(config, name, result, task),
                     preprocess_handle=handle(pre_name, pre.version) if pre else
                     _latest_handle(hub_root, options.publisher, pre_name), sentence_pooling=sentence_pooling,
-                    task=task, text_pairs=options.text_pairs, labels=tuple(extra.get("labels", ())), **info)
+                    task=task, text_pairs=text_pairs, labels=tuple(extra.get("labels", ())), **info)
                 return model_card.render_model_card(card, hub_root, n)
 
             def before_encoder_commit(n):
@@ -476,26 +507,27 @@ def _run_question_answering(options, printer):
     from official_encoders import checkpoints
     from preprocessors.qa_windows import check_window_settings
 
-    settings = dict(max_seq_length=options.max_seq_length, doc_stride=options.doc_stride,
-                    max_query_length=options.max_query_length, max_answer_length=options.max_answer_length,
-                    version_2_with_negative=options.version_2_with_negative)
-    check_window_settings(options.max_seq_length, options.doc_stride, options.max_query_length)
     kind, source_path = parse_source_spec(options.source, what="--source")
+    window = (options.max_seq_length, options.doc_stride, options.max_query_length)
+    if None not in window:  # all given: checked before the (slow) load
+        check_window_settings(*window)
     stages = _Stages(5, printer)
     stages.start("load source", options.source)
     result = checkpoints.load_source(options.source, options.config_file, task="question_answering")
     if getattr(result, "report", None) is not None:
         stages.note(result.report.summary())
     config, task_model = result.config, result.task_model
-    if options.max_seq_length > config.max_position_embeddings:
-        raise ValueError(f"--max_seq_length {options.max_seq_length} exceeds the encoder's max_position_embeddings "
+    settings = serving_settings(options, result, "question_answering")
+    check_window_settings(settings["max_seq_length"], settings["doc_stride"], settings["max_query_length"])
+    if settings["max_seq_length"] > config.max_position_embeddings:
+        raise ValueError(f"--max_seq_length {settings['max_seq_length']} exceeds the encoder's max_position_embeddings "
                          f"{config.max_position_embeddings}; pass --max_seq_length <= "
                          f"{config.max_position_embeddings}.")
     vocab_file, sp_model_file, do_lower_case = _resolve_vocab(options, result)
     if sp_model_file:
         raise ValueError("--export_type=question_answering needs a WordPiece vocabulary (it aligns answers to "
                          "words through WordPiece offsets); SentencePiece models are not supported yet.")
-    name = options.name or f"{default_name(result, options.source)}_squad{'2' if options.version_2_with_negative else ''}"
+    name = options.name or f"{default_name(result, options.source)}_squad{'2' if settings['version_2_with_negative'] else ''}"
     num_params = task_model.count_params()
     hub_root = pathlib.Path(options.hub_root)
     identity = result.identity
@@ -525,7 +557,7 @@ def _run_question_answering(options, printer):
             publisher=options.publisher, name=name, artifact="question_answering",
             overview=model_card.question_answering_overview(config, settings),
             language=options.language or _language(result), dataset=options.dataset, config=config.to_dict(),
-            num_params=num_params, seq_length=options.max_seq_length, source=source_text,
+            num_params=num_params, seq_length=settings["max_seq_length"], source=source_text,
             changelog=changelog, settings=settings)
         published = stage.publish(version=options.version,
                                   render_card=lambda n: model_card.render_model_card(card, hub_root, n))

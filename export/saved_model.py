@@ -170,20 +170,3 @@ def save_encoder_model(module, export_dir):
     for kind in head_names(module):
         signatures[kind] = getattr(module, kind).signature()
     tf.saved_model.save(module, str(export_dir), signatures=signatures)
-
-
-def restore_keras_model(keras_model, loaded):
-    """Copies the variables of a reloaded export (e.g. after fine-tuning) into `keras_model`.
-
-    `keras_model` must be built from the same config as the exported model: the
-    SavedModel's `variables` list is in the order of the Keras model's variables.
-    """
-    if len(loaded.variables) != len(keras_model.variables):
-        raise ValueError(f"The SavedModel has {len(loaded.variables)} variables, the Keras model "
-                         f"{len(keras_model.variables)}: build it from the export's MANIFEST.json config.")
-    for target, source in zip(keras_model.variables, loaded.variables):
-        if tuple(target.shape) != tuple(source.shape):
-            raise ValueError(f"{target.path}: shape {tuple(target.shape)} but the SavedModel's variable "
-                             f"{source.name} has {tuple(source.shape)}.")
-        target.assign(source)
-    return keras_model

@@ -84,7 +84,7 @@ def _reusable_root(task_model, outputs, labels, labels_dir, *, vocab_file=None, 
 
 
 def build_task_module(task_model, task, *, vocab_file=None, sp_model_file=None, do_lower_case=None,
-                      text_pairs=False, labels_dir=None):
+                      text_pairs=False, labels_dir=None, max_seq_length=None):
     """The root of a task export (see the module doc) around `task_model` (official_encoders.tasks).
 
     Args:
@@ -94,6 +94,8 @@ def build_task_module(task_model, task, *, vocab_file=None, sp_model_file=None, 
       text_pairs: sequence classification only: serve `text` and `text_pair`.
       labels_dir: a directory for labels.txt, which the SavedModel copies as an asset
         (needed for tasks with labels).
+      max_seq_length: the longest packed input served (longer ones are truncated); default the
+        encoder's max_position_embeddings (a fine-tuned model: the seq_length it was trained with).
 
     Example:
 
@@ -113,7 +115,8 @@ def build_task_module(task_model, task, *, vocab_file=None, sp_model_file=None, 
     root = _reusable_root(task_model, ("logits",), labels, labels_dir, vocab_file=vocab_file,
                           sp_model_file=sp_model_file, do_lower_case=do_lower_case, input_rank=input_rank(task))
     packer = TextPacker(make_tokenizer(vocab_file, sp_model_file, do_lower_case),
-                        max_seq_length=config.max_position_embeddings, type_vocab_size=config.type_vocab_size)
+                        max_seq_length=max_seq_length or config.max_position_embeddings,
+                        type_vocab_size=config.type_vocab_size)
     root.serving = SERVING_BUILDERS[task](task_model, packer, labels, text_pairs)
     return root
 

@@ -49,3 +49,4 @@ class ImportResult:
     source_task: Optional[str] = None  # the task whose head the source holds, whether loaded or not
     sentence_pooling: Optional[SentencePooling] = None  # a sentence-transformers model's pooling, else None
     identity: Optional[SourceIdentity] = None  # what the source calls itself (names the export)
+    task_settings: Optional[dict] = None  # a fine-tuning run's task settings (tf2 sources), serving defaults

@@ -8,6 +8,7 @@ and unused tensors. A directory written by `save_pretrained` is what
 
     <dir>/encoder_config.json   {"format": "official_encoders.tf2", "config": {...}, "do_lower_case": ...,
                                  "task": {"task": ..., "num_labels": ..., "id2label": ..., ...} (task models),
+                                 "task_settings": {"seq_length": ..., ...} (fine-tuned task models),
                                  "sentence_pooling": {"modes": [...], "normalize": ..., "include_prompt": ...},
                                  "identity": "<the source's id, e.g. sentence-transformers/all-MiniLM-L6-v2>"}
     <dir>/ckpt.index, <dir>/ckpt.data-*
@@ -118,15 +119,18 @@ def load_tf2(ckpt_prefix, config_file=None, allow_missing=(), task=None, num_lab
     return ImportResult(config=config, model=model, encoder=encoder, report=report,
                         vocab_file=assets.get("vocab_file"), sp_model_file=assets.get("sp_model_file"),
                         do_lower_case=meta.get("do_lower_case"), source_files=files, task_model=task_model,
-                        source_task=source_task,
+                        source_task=source_task, task_settings=meta.get("task_settings"),
                         sentence_pooling=SentencePooling.from_dict(meta.get("sentence_pooling")), identity=identity)
 
 
-def save_pretrained(result, directory):
+def save_pretrained(result, directory, task_settings=None):
     """Write an ImportResult as a directory from_pretrained can read. Refuses to overwrite.
 
     The model, its pretraining head and, when `result.task_model` is set, the task
-    head with its task, label names and settings are written.
+    head with its task, label names and settings are written. `task_settings` (a
+    JSON-able dict, e.g. a fine-tuning run's seq_length or doc_stride) is kept as
+    "task_settings" for the export to serve with; load_tf2 returns it as
+    `result.task_settings`.
 
     Written into a temporary sibling and renamed into place, so a failure
     leaves nothing half-written behind. The source's identity (`result.identity`)
@@ -148,6 +152,9 @@ def save_pretrained(result, directory):
                 meta[key] = name
         if result.task_model is not None:
             meta["task"] = result.task_model.task_config()
+        task_settings = task_settings if task_settings is not None else getattr(result, "task_settings", None)
+        if task_settings:
+            meta["task_settings"] = dict(task_settings)
         save_tf2(Variables(result.model, result.task_model), os.path.join(staging, CHECKPOINT_NAME))
         with open(os.path.join(staging, CONFIG_FILE), "w", encoding="utf-8") as f:
             json.dump(meta, f, indent=2, sort_keys=True)

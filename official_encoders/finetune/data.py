@@ -1,4 +1,4 @@
-"""Reading labelled examples from TSV/CSV files, and the tf.data pipeline that preprocesses them."""
+"""Reading labelled examples (sentence prediction) from TSV/CSV files."""
 
 import csv
 import os
@@ -41,25 +41,3 @@ def read_examples(path, text_columns, label_column, has_header=True):
     if not texts:
         raise ValueError(f"{path} has no examples.")
     return texts, labels
-
-
-def label_ids(labels, label_names, path):
-    index = {name: i for i, name in enumerate(label_names)}
-    unknown = sorted(set(labels) - set(index))
-    if unknown:
-        raise ValueError(f"{path}: labels {unknown} do not occur in the training data "
-                         f"(known: {label_names}).")
-    return [index[label] for label in labels]
-
-
-def make_dataset(texts, labels, preprocessor, batch_size, shuffle, seed):
-    import tensorflow as tf
-
-    columns = tuple(tf.constant([t[i] for t in texts]) for i in range(len(texts[0])))
-    dataset = tf.data.Dataset.from_tensor_slices((columns, tf.constant(labels, tf.int32)))
-    if shuffle:
-        dataset = dataset.shuffle(len(labels), seed=seed, reshuffle_each_iteration=True)
-    dataset = dataset.batch(batch_size)
-    dataset = dataset.map(lambda segments, y: (preprocessor(list(segments)), y),
-                          num_parallel_calls=tf.data.AUTOTUNE)
-    return dataset.prefetch(tf.data.AUTOTUNE)

@@ -7,7 +7,6 @@ by their official names (accuracy, f1, matthews_corrcoef, pearson, spearman, ...
 import json
 import os
 
-import keras
 import numpy as np
 
 from official_encoders.finetune import metrics
@@ -36,18 +35,3 @@ def sentence_prediction_evaluation(logits, labels, num_classes):
     logits = np.asarray(logits)
     predictions = logits[:, 0] if num_classes == 1 else np.argmax(logits, axis=-1)
     return metrics.sentence_prediction_scores(np.asarray(labels), predictions, num_classes)
-
-
-class EvalResultsCallback(keras.callbacks.Callback):
-    """After every epoch: predicts `dataset`, scores it, appends to eval_results.json, logs `val_<metric>`."""
-
-    def __init__(self, dataset, labels, num_classes, model_dir):
-        super().__init__()
-        self.dataset, self.labels, self.num_classes, self.model_dir = dataset, labels, num_classes, model_dir
-
-    def on_epoch_end(self, epoch, logs=None):
-        logits = self.model.predict(self.dataset, verbose=0)
-        scores = sentence_prediction_evaluation(logits, self.labels, self.num_classes)
-        append_eval_results(self.model_dir, epoch + 1, scores)
-        if logs is not None:
-            logs.update({f"val_{name}": value for name, value in scores.items()})

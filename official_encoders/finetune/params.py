@@ -5,14 +5,15 @@ import difflib
 
 from preprocessors.tokenizer_factory import DEFAULT_DO_LOWER_CASE
 
-TEXT_INPUT_NAMES = {1: ("sentence",), 2: ("sentence1", "sentence2")}
 STRATEGIES = ("one_device", "mirrored", "multi_worker_mirrored")
+TASK_NAMES = ("sentence_prediction", "question_answering", "tagging", "multiple_choice")
 
 
 @dataclasses.dataclass
 class FinetuneParams:
     """Every setting of a run; flags and --params_override both fill this."""
 
+    task: str = "sentence_prediction"
     hub_module_url: str = None
     preprocess_url: str = None
     init_checkpoint: str = None
@@ -30,10 +31,21 @@ class FinetuneParams:
     batch_size: int = 32
     learning_rate: float = 3e-5
     dropout: float = 0.1
+    num_labels: int = None  # 1: regression (float labels, MSE, pearson/spearman); else from the data
+    skip_bad_examples: bool = False
+    # question_answering: Hugging Face's defaults (doc_stride is the overlap between windows).
+    max_query_length: int = 64
+    doc_stride: int = 128
+    max_answer_length: int = 15
+    version_2_with_negative: bool = False
+    n_best_size: int = 20
     model_dir: str = None
     distribution_strategy: str = "one_device"
     num_cpu_devices: int = 1
     seed: int = 0
+    steps_per_checkpoint: int = 100
+    steps_per_loop: int = 10  # steps between progress, TensorBoard and steps/s updates
+    resume: bool = False
 
     def validate(self):
         if bool(self.hub_module_url) == bool(self.init_checkpoint):
@@ -47,12 +59,17 @@ class FinetuneParams:
         if self.distribution_strategy not in STRATEGIES:
             raise ValueError(f"--distribution_strategy={self.distribution_strategy!r}; "
                              f"allowed: {', '.join(STRATEGIES)}.")
-        for name in ("seq_length", "epochs", "batch_size", "num_cpu_devices"):
+        if self.task not in TASK_NAMES:
+            raise ValueError(f"--task={self.task!r}; allowed: {', '.join(TASK_NAMES)}.")
+        if self.num_labels is not None and self.num_labels < 1:
+            raise ValueError(f"--num_labels must be 1 (regression) or more, got {self.num_labels}.")
+        for name in ("seq_length", "epochs", "batch_size", "num_cpu_devices", "steps_per_checkpoint",
+                     "steps_per_loop", "max_query_length", "doc_stride", "max_answer_length", "n_best_size"):
             if getattr(self, name) < 1:
                 raise ValueError(f"--{name} must be a positive integer, got {getattr(self, name)}.")
         if not 0 < self.learning_rate < 1:
             raise ValueError(f"--learning_rate must be in (0, 1), got {self.learning_rate}.")
-        if len(self.text_column_list) not in TEXT_INPUT_NAMES:
+        if len(self.text_column_list) not in (1, 2):
             raise ValueError(f"--text_columns={self.text_columns!r}: give one column (sentence) "
                              "or two (sentence pair), comma-separated.")
         return self
@@ -64,11 +81,14 @@ class FinetuneParams:
 
 # --params_override key -> FinetuneParams field.
 OVERRIDE_KEYS = {
+    "task.type": "task",
     **{f"task.{name}": name for name in (
         "hub_module_url", "preprocess_url", "init_checkpoint", "config_file", "vocab_file",
         "sp_model_file", "do_lower_case", "train_data", "eval_data", "text_columns",
-        "label_column", "has_header", "seq_length", "dropout")},
-    **{f"trainer.{name}": name for name in ("epochs", "batch_size", "learning_rate", "seed")},
+        "label_column", "has_header", "seq_length", "dropout", "num_labels", "skip_bad_examples",
+        "max_query_length", "doc_stride", "max_answer_length", "version_2_with_negative", "n_best_size")},
+    **{f"trainer.{name}": name for name in ("epochs", "batch_size", "learning_rate", "seed",
+                                            "steps_per_checkpoint", "steps_per_loop", "resume")},
     "runtime.distribution_strategy": "distribution_strategy",
     "runtime.num_cpu_devices": "num_cpu_devices",
     "runtime.model_dir": "model_dir",
@@ -77,6 +97,8 @@ OVERRIDE_KEYS = {
 
 def _typed(field, text):
     kind = {f.name: f.type for f in dataclasses.fields(FinetuneParams)}[field]
+    if text.lower() in ("none", "null") and field == "num_labels":
+        return None
     if kind in (bool, "bool"):
         if text.lower() not in ("true", "false", "1", "0"):
             raise ValueError(f"{field} must be true or false, got {text!r}.")

@@ -1,45 +1,60 @@
-"""Writes the fine-tuned model as a text-in SavedModel for TF Serving."""
+"""The outputs of a finished run: `export/` (the text-in serving SavedModel) and `final/` (our tf2 format)."""
 
-from official_encoders.finetune.params import TEXT_INPUT_NAMES
-from official_encoders.serving.sequence_classification import SequenceClassificationServing
+import os
+import shutil
+
 from official_encoders.serving.text_serving import write_tf_serving_json
 
-
-class _PreprocessorPacker:
-    """The run's TF-Hub preprocessor in the shape official_encoders.serving packers have."""
-
-    type_vocab_size = 2  # the preprocessor packs segment types itself
-
-    def __init__(self, preprocessor):
-        self._module = preprocessor.module
-        self._seq_length = preprocessor.seq_length
-
-    def tokenize(self, strings):
-        return self._module.tokenize(strings)
-
-    def pack(self, segments):
-        return self._module.bert_pack_inputs(segments, seq_length=self._seq_length)
+FINAL = "final"
+EXPORT = "export"
 
 
-def export_text_classifier(model, preprocessor, num_segments, label_names, export_dir):
-    """Writes a SavedModel: serving_default(raw strings) -> probabilities [batch, classes], label, score.
+def _describe(spec):
+    shape = ", ".join("B" if i == 0 else ("?" if d is None else str(d)) for i, d in enumerate(spec.shape))
+    return f"{spec.dtype.name} [{shape}]"
 
-    The graph is official_encoders.serving's SequenceClassificationServing (the task
-    exports' too), over the run's preprocessor, with this CLI's input names
-    (`sentence`, or `sentence1` and `sentence2`).
+
+def export_serving(serving, model, export_dir, labels=(), **notes):
+    """Writes `serving` (a task's `serving_module`) as a SavedModel whose `serving_default` takes raw strings.
+
+    Args:
+      serving: a tf.Module with `serving_function()` and `input_names`; it must reach the
+        model only through a closure (the model's variables are tracked here).
+      model: the Keras task model it serves.
+      export_dir: the SavedModel directory (replaced if it exists).
+      labels: label names for `assets.extra/tf_serving.json`.
+      **notes: more entries for tf_serving.json (the task's settings).
+
+    Returns the custom ops (tensorflow-text) a TF Serving binary must link in.
     """
     import keras
 
-    names = TEXT_INPUT_NAMES[num_segments]
-    serving = SequenceClassificationServing(
-        lambda inputs, training=False: {"logits": model(inputs, training=training)},
-        _PreprocessorPacker(preprocessor), label_names, text_pairs=num_segments == 2, input_names=names)
+    function = serving.serving_function()
+    outputs = function.get_concrete_function().structured_outputs
+    if os.path.isdir(export_dir):
+        shutil.rmtree(export_dir)
     archive = keras.export.ExportArchive()
     archive.track(model)
-    archive.track(preprocessor.module)
-    archive.add_endpoint("serving_default", serving.serving_function())
+    archive.track(serving)
+    archive.add_endpoint("serving_default", function)
     archive.write_out(export_dir, verbose=False)
-    notes = write_tf_serving_json(export_dir, names, {"probabilities": "float32 [batch, num_classes]",
-                                                      "label": "string [batch]", "score": "float32 [batch]"},
-                                  labels=label_names)
-    return notes["custom_ops"]
+    written = write_tf_serving_json(export_dir, list(serving.input_names),
+                                    {name: _describe(spec) for name, spec in outputs.items()},
+                                    labels=list(labels or ()), **notes)
+    return written["custom_ops"]
+
+
+def write_final(run_encoder, model, text, settings, final_dir):
+    """Writes the fine-tuned task model in our tf2 format (`checkpoints.tf2.save_pretrained`) with its
+    labels, the vocabulary and the task's `settings`, so that
+    `python -m export --source=tf2:<final_dir> --export_type=<model task>` publishes it to serve as the
+    run evaluated. Replaces an older `final_dir`."""
+    from official_encoders.checkpoints.report import ImportReport, ImportResult
+    from official_encoders.checkpoints.tf2 import save_pretrained
+
+    result = ImportResult(config=run_encoder.config, model=run_encoder.encoder, encoder=run_encoder.encoder,
+                          report=ImportReport(), vocab_file=text.vocab_file, sp_model_file=text.sp_model_file,
+                          do_lower_case=text.do_lower_case, task_model=model, identity=run_encoder.identity)
+    if os.path.isdir(final_dir):
+        shutil.rmtree(final_dir)
+    return save_pretrained(result, final_dir, task_settings=settings)

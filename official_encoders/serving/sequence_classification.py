@@ -28,8 +28,7 @@ class SequenceClassificationServing(tf.Module):
       packer: a `text_inputs.TextPacker` for the model's vocabulary.
       labels: the C label names, by class index (one name for a regressor).
       text_pairs: True to take `text` and `text_pair` (packed as two segments).
-      input_names: the signature's input names, default ("text",) or ("text", "text_pair")
-        (the fine-tuning export keeps its historical ("sentence",) / ("sentence1", "sentence2")).
+      input_names: the signature's input names, default ("text",) or ("text", "text_pair").
 
     Example:
 

@@ -71,3 +71,20 @@ def test_text_pairs_are_refused_where_they_cannot_work(tmp_path, tiny_vocab):  #
     with pytest.raises(ValueError, match="--text_pairs applies to --export_type=sequence_classification"):
         run_export(ExportOptions(export_type="token_classification", **options), printer=lambda line: None)
     assert not (tmp_path / "hub" / "local").exists() or not any((tmp_path / "hub" / "local").rglob("saved_model.pb"))
+
+
+def test_serving_settings_take_the_flag_then_the_recorded_setting_then_the_default():
+    from types import SimpleNamespace
+
+    from export.pipeline import QUESTION_ANSWERING_DEFAULTS, serving_settings
+
+    recorded = SimpleNamespace(task_settings={"seq_length": 96, "doc_stride": 32, "text_pairs": True})
+    options = ExportOptions(source="tf2:/x", hub_root="/h", max_query_length=20)
+    qa = serving_settings(options, recorded, "question_answering")
+    assert qa == dict(QUESTION_ANSWERING_DEFAULTS, max_seq_length=96, doc_stride=32, max_query_length=20)
+    assert serving_settings(options, recorded, "sequence_classification") == {"text_pairs": True, "max_seq_length": 96}
+    explicit = ExportOptions(source="tf2:/x", hub_root="/h", text_pairs=False, max_seq_length=64)
+    assert serving_settings(explicit, recorded, "sequence_classification") == {"text_pairs": False,
+                                                                               "max_seq_length": 64}
+    assert serving_settings(options, SimpleNamespace(), "token_classification") == {"text_pairs": False,
+                                                                                    "max_seq_length": None}

@@ -1,10 +1,8 @@
 """python -m official_encoders.finetune on hand-built SavedModels: settings, data, training, export."""
 
-import csv
 import json
 import os
 import pathlib
-import random
 import subprocess
 import sys
 
@@ -12,47 +10,17 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from official_encoders.finetune.data import label_ids, read_examples
-from official_encoders.finetune.model import build_encoder_from_checkpoint
+from official_encoders.finetune.data import read_examples
+from official_encoders.finetune.model import RunEncoder, build_encoder_from_checkpoint, build_run_encoder
 from official_encoders.finetune.params import FinetuneParams, apply_params_override
-from official_encoders.finetune.preprocess import load_preprocessor
+from official_encoders.finetune.preprocess import make_run_text
 from official_encoders.finetune.run import run
 from tests.common.tiny_configs import tiny_config
+from tests.official_encoders.finetune.sentence_data import write_pairs, write_single
 from tests.export import tiny_hub_tree
 from tests.official_encoders import tiny_saved_models as tsm
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[3]
-POSITIVE = ("good", "great", "fine")
-NEGATIVE = ("bad", "awful", "poor")
-FILLER = ("the", "movie", "was", "plot", "acting", "really", "very", "a")
-
-
-def _sentence(rng, positive):
-    words = [rng.choice(FILLER) for _ in range(4)]
-    words.insert(rng.randrange(5), rng.choice(POSITIVE if positive else NEGATIVE))
-    return " ".join(words)
-
-
-def write_single(path, n, seed):
-    rng = random.Random(seed)
-    with open(path, "w") as f:
-        f.write("sentence\tlabel\n")
-        for _ in range(n):
-            positive = rng.random() < 0.5
-            f.write(f"{_sentence(rng, positive)}\t{'pos' if positive else 'neg'}\n")
-    return str(path)
-
-
-def write_pairs(path, n, seed):
-    """Label: whether both sentences have the same polarity."""
-    rng = random.Random(seed)
-    with open(path, "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["first", "second", "same"])
-        for _ in range(n):
-            a, b = rng.random() < 0.5, rng.random() < 0.5
-            writer.writerow([_sentence(rng, a), _sentence(rng, b), int(a == b)])
-    return str(path)
 
 
 @pytest.fixture(scope="module")
@@ -103,8 +71,6 @@ def test_reads_tsv_and_csv_by_name_or_index(tmp_path):
     assert all(len(t) == 2 for t in texts) and set(labels) <= {"0", "1"}
     with pytest.raises(ValueError, match=r"no column 'text'; header has \['sentence', 'label'\]"):
         read_examples(single, ["text"], "label")
-    with pytest.raises(ValueError, match=r"labels \['maybe'\] do not occur"):
-        label_ids(["pos", "maybe"], ["neg", "pos"], "dev.tsv")
 
 
 def test_sentence_classification_trains_evaluates_logs_and_exports(models, tmp_path):
@@ -116,7 +82,7 @@ def test_sentence_classification_trains_evaluates_logs_and_exports(models, tmp_p
         seq_length=16)
     summary = run(params, verbose=0)
     history = summary["history"]
-    assert len(history["val_loss"]) == 8 and len(history["val_accuracy"]) == 8
+    assert len(history["loss"]) == 8 and len(history["val_accuracy"]) == 8
     assert history["loss"][-1] < 0.6 * history["loss"][0]
     assert history["val_accuracy"][-1] >= 0.85
     for split in ("train", "validation"):
@@ -124,20 +90,25 @@ def test_sentence_classification_trains_evaluates_logs_and_exports(models, tmp_p
     eval_results = json.loads((tmp_path / "run" / "eval_results.json").read_text())
     assert [e["epoch"] for e in eval_results] == list(range(1, 9))
     assert all(set(e) == {"epoch", "accuracy", "f1", "matthews_corrcoef"} for e in eval_results)
-    # The official metric on the same predictions as Keras' own accuracy metric.
-    np.testing.assert_allclose([e["accuracy"] for e in eval_results], history["val_accuracy"], atol=1e-6)
+    assert summary["best"] == max(eval_results, key=lambda e: (e["accuracy"], -e["epoch"]))
+    # A foreign SavedModel (no config of ours) trains through HubLayer; final/ cannot be written for it.
+    assert summary["final_dir"] is None and "not one of our exports" in summary["final_note"]
+    assert not (tmp_path / "run" / "final").exists()
 
     export_dir = tmp_path / "run" / "export"
     serving = tf.saved_model.load(str(export_dir)).signatures["serving_default"]
     _, inputs = serving.structured_input_signature
-    assert sorted(inputs) == ["sentence"] and inputs["sentence"].dtype == tf.string
-    probabilities = serving(sentence=tf.constant(
-        ["the movie was really great", "awful acting", "a very poor plot", "good"]))["probabilities"]
-    np.testing.assert_allclose(probabilities.numpy().sum(-1), 1.0, rtol=1e-5)
-    labels = summary["labels"]
-    assert [labels[i] for i in probabilities.numpy().argmax(-1)] == ["pos", "neg", "neg", "pos"]
+    assert sorted(inputs) == ["text"] and inputs["text"].dtype == tf.string
+    out = serving(text=tf.constant(["the movie was really great", "awful acting", "a very poor plot", "good"]))
+    np.testing.assert_allclose(out["probabilities"].numpy().sum(-1), 1.0, rtol=1e-5)
+    assert [label.decode() for label in out["label"].numpy()] == ["pos", "neg", "neg", "pos"]
+    np.testing.assert_allclose(out["score"], out["probabilities"].numpy().max(-1), rtol=1e-6)
+    # The served labels score the dev set as the last evaluation did.
+    texts, labels = read_examples(params.eval_data, ["sentence"], "label")
+    served = serving(text=tf.constant([t[0] for t in texts]))["label"].numpy()
+    assert np.isclose(np.mean([a.decode() == b for a, b in zip(served, labels)]), eval_results[-1]["accuracy"])
     serving_notes = json.loads((export_dir / "assets.extra" / "tf_serving.json").read_text())
-    assert serving_notes["labels"] == ["neg", "pos"] and serving_notes["inputs"] == ["sentence"]
+    assert serving_notes["labels"] == ["neg", "pos"] and serving_notes["inputs"] == ["text"]
     assert serving_notes["custom_ops"] == summary["custom_ops"]
 
 
@@ -164,13 +135,13 @@ def test_cli_pairs_over_http_mirrored_on_two_cpus_with_params_override(models, t
     assert result.returncode == 0, result.stderr[-3000:]
     summary = json.loads(result.stdout.split("SUMMARY ", 1)[1])
     assert summary["replicas"] == 2 and summary["strategy"] == "mirrored"
-    assert len(summary["history"]["val_loss"]) == 2
+    assert len(summary["history"]["loss"]) == 2 and len(summary["history"]["val_accuracy"]) == 2
     assert "Epoch 2/2" in result.stdout  # per-epoch progress
     # TensorFlow's Python INFO lines (renamed signature inputs, untraced functions) only with --verbosity.
     assert not [line for line in result.stderr.splitlines() if line.startswith("INFO:")], result.stderr[-2000:]
     serving = tf.saved_model.load(summary["export_dir"]).signatures["serving_default"]
-    out = serving(sentence1=tf.constant(["good movie", "bad plot"]),
-                  sentence2=tf.constant(["great acting", "fine"]))["probabilities"]
+    out = serving(text=tf.constant(["good movie", "bad plot"]),
+                  text_pair=tf.constant(["great acting", "fine"]))["probabilities"]
     assert out.shape == (2, 2)
 
 
@@ -206,7 +177,7 @@ def test_init_checkpoint_keras_weights_file(models, tmp_path):
         np.testing.assert_array_equal(np.array(a), np.array(b))
     summary = run(params, verbose=0)
     serving = tf.saved_model.load(summary["export_dir"]).signatures["serving_default"]
-    assert serving(sentence=tf.constant(["good plot"]))["probabilities"].shape == (1, 2)
+    assert serving(text=tf.constant(["good plot"]))["probabilities"].shape == (1, 2)
 
 
 def test_init_checkpoint_from_save_tf2_with_its_vocabulary(tmp_path):
@@ -278,7 +249,9 @@ def test_multi_worker_mirrored_two_workers_on_loopback(models, tmp_path):
         summaries.append(json.loads(out.split("SUMMARY ", 1)[1]))
     chief, other = summaries
     assert chief["replicas"] == other["replicas"] == 2
-    assert chief["history"] == other["history"] and len(chief["history"]["val_loss"]) == 2
+    # The train loss is reduced over both workers; only the chief evaluates.
+    assert chief["history"]["loss"] == other["history"]["loss"] and len(chief["history"]["loss"]) == 2
+    assert len(chief["history"]["val_accuracy"]) == 2 and "val_accuracy" not in other["history"]
     assert chief["export_dir"] == str(tmp_path / "run" / "export")
     assert list((tmp_path / "run" / "logs" / "validation").glob("events.out.tfevents.*"))
     eval_results = json.loads((tmp_path / "run" / "eval_results.json").read_text())
@@ -286,7 +259,7 @@ def test_multi_worker_mirrored_two_workers_on_loopback(models, tmp_path):
     np.testing.assert_allclose(eval_results[-1]["accuracy"], chief["history"]["val_accuracy"][-1], atol=1e-6)
     # Both workers hold the same (synchronised) weights.
     texts = tf.constant(["the plot was good", "awful acting"])
-    outputs = [tf.saved_model.load(s["export_dir"]).signatures["serving_default"](sentence=texts)
+    outputs = [tf.saved_model.load(s["export_dir"]).signatures["serving_default"](text=texts)
                ["probabilities"].numpy() for s in summaries]
     np.testing.assert_allclose(outputs[0], outputs[1], atol=1e-6)
 
@@ -301,17 +274,16 @@ def test_real_export_hub_module_url_brings_its_own_vocabulary(tiny_bert_hub, tmp
         model_dir=str(tmp_path / "run"), epochs=1, batch_size=4, seq_length=16)
     summary = run(params, verbose=0)
     serving = tf.saved_model.load(summary["export_dir"]).signatures["serving_default"]
-    probabilities = serving(sentence=tf.constant(["hello fox"]))["probabilities"].numpy()
+    probabilities = serving(text=tf.constant(["hello fox"]))["probabilities"].numpy()
     assert probabilities.shape == (1, 2)
     # Same token ids as the exported companion preprocessor, from the asset or --vocab_file.
     companion = tf.saved_model.load(tiny_bert_hub["preprocessor"])
     words = tf.constant(["The quick brown fox!", "hello world"])
     vocab = tf.saved_model.load(tiny_bert_hub["encoder"]).vocab_file.asset_path.numpy().decode()
-    for module in (load_preprocessor(params, tf.saved_model.load(tiny_bert_hub["encoder"])),
-                   load_preprocessor(FinetuneParams(vocab_file=vocab,
-                                                                      seq_length=16))):
-        np.testing.assert_array_equal(module([words])["input_word_ids"].numpy(),
-                                      companion(words)["input_word_ids"].numpy())
+    for text in (make_run_text(params, build_run_encoder(params)),
+                 make_run_text(FinetuneParams(vocab_file=vocab, seq_length=16), RunEncoder(None, True))):
+        packed = text.packer.pack([text.packer.tokenize(words)])
+        np.testing.assert_array_equal(packed["input_word_ids"].numpy(), companion(words)["input_word_ids"].numpy())
     # The export names the tensorflow-text ops TF Serving must link in; without them it fails.
     notes = json.loads((pathlib.Path(summary["export_dir"]) / "assets.extra" /
                         "tf_serving.json").read_text())
