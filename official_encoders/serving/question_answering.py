@@ -24,6 +24,44 @@ OUTPUTS = {
 INPUTS = ("question", "context")
 
 
+def require_word_offsets(tokenizer):
+    """Raises ValueError unless `tokenizer` gives word pieces with character offsets.
+
+    Question answering aligns answers to words of the context, so it needs the
+    tokenizer's `tokenize_words_with_offsets` (WordPiece has it).
+    """
+    if not hasattr(tokenizer, "tokenize_words_with_offsets"):
+        raise ValueError(f"{type(tokenizer).__name__} has no tokenize_words_with_offsets, so it gives no word "
+                         "offsets; question answering needs a WordPiece vocabulary (BertWordpieceTokenizer) or "
+                         "another tokenizer with word offsets.")
+
+
+def context_windows(tokenizer, question_ids, context, max_seq_length, doc_stride, max_query_length):
+    """The windows of (question, context) pairs, and the byte offsets of their context pieces.
+
+    Serving and fine-tuning both cut windows here, so a model trains on the windows it
+    is served with.
+
+    Args:
+      tokenizer: has `tokenize_words_with_offsets` and `special_ids` (`require_word_offsets`).
+      question_ids: RaggedTensor [batch, (tokens)], `tokenizer.tokenize(question)`.
+      context: string [batch].
+      max_seq_length, doc_stride, max_query_length: as `preprocessors.qa_windows`.
+
+    Returns:
+      `question_context_windows`'s dict plus `piece_start` and `piece_end`, int64 [pieces],
+      the byte offsets in the (UTF-8-sanitised) context of each flat context piece.
+
+    Example:
+
+        windows = context_windows(tokenizer, tokenizer.tokenize(questions), contexts, 384, 128, 64)
+    """
+    pieces, piece_starts, piece_ends = tokenizer.tokenize_words_with_offsets(context)
+    windows = question_context_windows(question_ids, pieces, tokenizer.special_ids, max_seq_length=max_seq_length,
+                                       doc_stride=doc_stride, max_query_length=max_query_length)
+    return dict(windows, piece_start=piece_starts.flat_values, piece_end=piece_ends.flat_values)
+
+
 def _characters_before(texts, byte_offsets):
     """The number of UTF-8 characters in texts[:byte_offsets], int64."""
     return tf.cast(tf.strings.length(tf.strings.substr(texts, tf.zeros_like(byte_offsets), byte_offsets), unit="UTF8_CHAR"), tf.int64)
@@ -57,9 +95,7 @@ class QuestionAnsweringServer(tf.Module):
     def __init__(self, model, tokenizer, max_seq_length=384, doc_stride=128, max_query_length=64,
                  max_answer_length=15, version_2_with_negative=False, window_batch_size=64, name=None):
         super().__init__(name=name)
-        if not hasattr(tokenizer, "tokenize_words_with_offsets"):
-            raise ValueError(f"{type(tokenizer).__name__} gives no word offsets; question answering needs a "
-                             "WordPiece vocabulary (BertWordpieceTokenizer).")
+        require_word_offsets(tokenizer)
         check_window_settings(max_seq_length, doc_stride, max_query_length)
         if not isinstance(max_answer_length, int) or max_answer_length < 1:
             raise ValueError(f"max_answer_length must be a positive integer, got {max_answer_length!r}.")
@@ -75,7 +111,25 @@ class QuestionAnsweringServer(tf.Module):
                                   tf.TensorSpec([None], tf.string, name="context")])
     def __call__(self, question, context):
         """Returns {"answer", "start", "end", "score"}, each [batch], for question and context [batch]."""
-        return self._answer(question, context)
+        return self._pick(self._candidates(question, context))
+
+    input_names = INPUTS
+
+    def serving_function(self):
+        """The `serving_default` function: `__call__`, whose inputs are named `question` and `context`."""
+        return self.__call__
+
+    def answers_and_candidates(self, question, context):
+        """`__call__`'s answers, and the candidates they were picked from (for n-best lists).
+
+        Not a tf.function (exports do not save it); wrap it in one. The candidates dict has
+        per candidate span: `example`, `answer` (text), `score`, `window`, `start_logit`,
+        `end_logit` (at its first and last token), in the order `span_selection` merges them;
+        per window: `window_example`, `no_answer` ([CLS]'s p_start * p_end) and
+        `null_start_logit` / `null_end_logit` ([CLS]'s logits).
+        """
+        candidates = self._candidates(question, context)
+        return self._pick(candidates), candidates
 
     def _check(self, question, context, question_ids):
         batch = tf.size(question, out_type=tf.int64)
@@ -107,15 +161,14 @@ class QuestionAnsweringServer(tf.Module):
         start, end = tf.map_fn(run, shaped, fn_output_signature=(spec, spec))
         return tuple(tf.reshape(x, tf.stack([chunks * chunk, -1]))[:count] for x in (start, end))
 
-    def _answer(self, question, context):
+    def _candidates(self, question, context):
+        """Every window's best spans, as answer texts of the context with their byte offsets."""
         tokenizer = self.tokenizer
         question_ids = tokenizer.tokenize(question)
-        with tf.control_dependencies(self._check(question, context, question_ids)):
-            pieces, piece_starts, piece_ends = tokenizer.tokenize_words_with_offsets(context)
         s = self.settings
-        windows = question_context_windows(
-            question_ids, pieces, tokenizer.special_ids, max_seq_length=s["max_seq_length"],
-            doc_stride=s["doc_stride"], max_query_length=s["max_query_length"])
+        with tf.control_dependencies(self._check(question, context, question_ids)):
+            windows = context_windows(tokenizer, question_ids, context, s["max_seq_length"], s["doc_stride"],
+                                      s["max_query_length"])
         start_logits, end_logits = self._logits(windows)
         context_piece = windows["context_piece"]
         scores, starts, ends, no_answer = span_selection.window_candidates(
@@ -135,21 +188,35 @@ class QuestionAnsweringServer(tf.Module):
         last_piece = tf.minimum(tf.gather(windows["word_last_piece"], piece_at(ends)),
                                 tf.gather(windows["window_last_piece"], window))
         # Candidates without a score (a window with few spans) may point anywhere; they are dropped later.
-        byte_start = tf.gather(piece_starts.flat_values, tf.where(valid, first_piece, 0))
-        byte_end = tf.gather(piece_ends.flat_values, tf.where(valid, last_piece, 0))
+        byte_start = tf.gather(windows["piece_start"], tf.where(valid, first_piece, 0))
+        byte_end = tf.gather(windows["piece_end"], tf.where(valid, last_piece, 0))
         example = tf.gather(windows["window_example"], window)
         # The offsets point into the context after invalid UTF-8 became U+FFFD.
         texts = tf.gather(sanitize_utf8(context, replace_nul=False), example)
-        answers = tf.strings.substr(texts, byte_start, byte_end - byte_start)
-        batch = tf.size(question, out_type=tf.int64)
-        chosen, score, found = span_selection.merge_answers(example, answers, scores, batch)
-        if s["version_2_with_negative"]:
-            null = tf.math.unsorted_segment_min(no_answer, windows["window_example"], batch)
+
+        def logit_at(logits, position):
+            return tf.gather_nd(logits, tf.stack([window, position], axis=1))
+
+        return {"example": example, "answer": tf.strings.substr(texts, byte_start, byte_end - byte_start),
+                "score": scores, "window": window, "text": texts, "byte_start": byte_start, "byte_end": byte_end,
+                "start_logit": logit_at(start_logits, starts), "end_logit": logit_at(end_logits, ends),
+                "window_example": windows["window_example"], "no_answer": no_answer,
+                "null_start_logit": start_logits[:, 0], "null_end_logit": end_logits[:, 0],
+                "batch": tf.size(question, out_type=tf.int64)}
+
+    def _pick(self, candidates):
+        """Each example's answer among its candidates, with its character offsets and score."""
+        c = candidates
+        answers, batch = c["answer"], c["batch"]
+        chosen, score, found = span_selection.merge_answers(c["example"], answers, c["score"], batch)
+        version_2 = self.settings["version_2_with_negative"]
+        if version_2:
+            null = tf.math.unsorted_segment_min(c["no_answer"], c["window_example"], batch)
             found = tf.logical_and(found, tf.logical_not(null > score))
             score = tf.where(found, score, null)
-        chosen_text = tf.gather(texts, chosen)
+        chosen_text = tf.gather(c["text"], chosen)
         zero = tf.zeros_like(chosen)
-        start = tf.where(found, _characters_before(chosen_text, tf.gather(byte_start, chosen)), zero)
-        end = tf.where(found, _characters_before(chosen_text, tf.gather(byte_end, chosen)), zero)
+        start = tf.where(found, _characters_before(chosen_text, tf.gather(c["byte_start"], chosen)), zero)
+        end = tf.where(found, _characters_before(chosen_text, tf.gather(c["byte_end"], chosen)), zero)
         return {"answer": tf.where(found, tf.gather(answers, chosen), ""), "start": start, "end": end,
-                "score": tf.where(found | s["version_2_with_negative"], score, 0.0)}
+                "score": tf.where(found | version_2, score, 0.0)}

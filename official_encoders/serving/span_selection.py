@@ -8,8 +8,9 @@ top_k 1) of every window are candidates; [CLS]'s own p_start * p_end is the
 window's "no answer" score. Over the windows of one example (its `postprocess`),
 candidates whose answer text is equal ignoring case are one answer whose score
 is their sum, kept at the first one's position; the best answer wins, ties to
-the one seen first; with `version_2_with_negative` the lowest "no answer" score
-over the windows wins when it is higher.
+the one seen first (`best_answers` lists the n best in that order); with
+`version_2_with_negative` the lowest "no answer" score over the windows wins
+when it is higher.
 """
 
 import tensorflow as tf
@@ -56,19 +57,12 @@ def window_candidates(start_logits, end_logits, answerable, max_answer_length,
     return best.values, starts, starts + index % length, no_answer
 
 
-def merge_answers(candidate_example, answer_texts, scores, num_examples):
-    """Picks each example's answer among its candidates, merging equal texts (ignoring case).
+def _answer_groups(candidate_example, answer_texts, scores):
+    """Candidates of one example with equal texts (ignoring case) as one group, in first-seen order.
 
-    Args:
-      candidate_example: int64 [candidates], the example of each candidate, in the
-        pipeline's order (by example, window, then rank).
-      answer_texts: string [candidates].
-      scores: float32 [candidates]; candidates with score <= 0 are ignored.
-      num_examples: the batch size.
-
-    Returns:
-      (chosen, score, found): for each example the index of the candidate that gives
-      its answer's position, the merged score, and whether it has an answer at all.
+    Returns (first, example, score, valid) per group: its first candidate, its example,
+    the sum of its candidates' scores (-1 for a group of one unscored candidate), and
+    whether it is scored at all.
     """
     count = tf.size(scores, out_type=tf.int64)
     order = tf.range(count)
@@ -84,7 +78,25 @@ def merge_answers(candidate_example, answer_texts, scores, num_examples):
     group_first = tf.math.unsorted_segment_min(order, group_of, num_groups)
     group_valid = tf.gather(valid, group_first)
     group_example = tf.gather(candidate_example, group_first)
-    group_score = tf.where(group_valid, group_score, -1.0)
+    return group_first, group_example, tf.where(group_valid, group_score, -1.0), group_valid
+
+
+def merge_answers(candidate_example, answer_texts, scores, num_examples):
+    """Picks each example's answer among its candidates, merging equal texts (ignoring case).
+
+    Args:
+      candidate_example: int64 [candidates], the example of each candidate, in the
+        pipeline's order (by example, window, then rank).
+      answer_texts: string [candidates].
+      scores: float32 [candidates]; candidates with score <= 0 are ignored.
+      num_examples: the batch size.
+
+    Returns:
+      (chosen, score, found): for each example the index of the candidate that gives
+      its answer's position, the merged score, and whether it has an answer at all.
+    """
+    group_first, group_example, group_score, group_valid = _answer_groups(candidate_example, answer_texts, scores)
+    num_groups = tf.size(group_first, out_type=tf.int64)
     best_score = tf.math.unsorted_segment_max(group_score, group_example, num_examples)
     is_best = tf.logical_and(group_valid, tf.equal(group_score, tf.gather(best_score, group_example)))
     never = tf.int64.max
@@ -93,3 +105,39 @@ def merge_answers(candidate_example, answer_texts, scores, num_examples):
     found = best_group < never
     chosen = tf.gather(group_first, tf.where(found, best_group, 0))
     return chosen, tf.where(found, best_score, 0.0), found
+
+
+def best_answers(candidate_example, answer_texts, scores, num_examples, n):
+    """Each example's `n` best answers, best first, merged as `merge_answers` merges them.
+
+    The first of each example is `merge_answers`' choice: answers are ordered by merged
+    score, ties to the one seen first.
+
+    Args:
+      candidate_example, answer_texts, scores, num_examples: as `merge_answers`.
+      n: how many answers to keep per example (a python int).
+
+    Returns:
+      (chosen, score): int64 [num_examples, n], the candidate that gives each answer its
+      position (-1 past an example's last answer), and float32 [num_examples, n], the
+      merged scores (0 there).
+
+    Example:
+
+        chosen, score = best_answers(example, texts, scores, batch, n=20)
+    """
+    group_first, group_example, group_score, group_valid = _answer_groups(candidate_example, answer_texts, scores)
+    kept = tf.where(group_valid)[:, 0]
+    first, example, score = (tf.gather(x, kept) for x in (group_first, group_example, group_score))
+    # Groups come in first-seen order; stable sorts by score, then by example, keep that order for ties.
+    by_score = tf.argsort(-score, stable=True)
+    order = tf.gather(by_score, tf.argsort(tf.gather(example, by_score), stable=True))
+    first, example, score = (tf.gather(x, order) for x in (first, example, score))
+    counts = tf.math.unsorted_segment_sum(tf.ones_like(example), example, num_examples)
+    rank = tf.range(tf.size(example, out_type=tf.int64)) - tf.gather(tf.cumsum(counts, exclusive=True), example)
+    top = tf.where(rank < n)[:, 0]
+    index = tf.stack([tf.gather(example, top), tf.gather(rank, top)], axis=1)
+    shape = tf.stack([tf.cast(num_examples, tf.int64), tf.constant(n, tf.int64)])
+    chosen = tf.tensor_scatter_nd_update(tf.fill(shape, tf.constant(-1, tf.int64)), index, tf.gather(first, top))
+    merged = tf.tensor_scatter_nd_update(tf.zeros(shape, tf.float32), index, tf.gather(score, top))
+    return chosen, merged
