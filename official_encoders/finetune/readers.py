@@ -36,20 +36,23 @@ class QuestionExample:
 
 @dataclasses.dataclass(frozen=True)
 class TaggingExample:
-    """One sentence: its words and one tag per word."""
+    """One sentence: its words and one tag per word; `where` ("file: line N") names it in errors."""
 
     tokens: Tuple[str, ...]
     tags: Tuple[str, ...]
+    where: Optional[str] = dataclasses.field(default=None, compare=False)
 
 
 @dataclasses.dataclass(frozen=True)
 class ChoiceExample:
-    """One multiple-choice question: a context, the shared start of every ending, the endings, the answer."""
+    """One multiple-choice question: a context, the shared start of every ending, the endings, the answer;
+    `where` ("file: line N") names it in errors."""
 
     context: str
     stem: str
     endings: Tuple[str, ...]
     label: Optional[int]
+    where: Optional[str] = dataclasses.field(default=None, compare=False)
 
 
 @dataclasses.dataclass
@@ -58,17 +61,34 @@ class ReadResult:
     skipped: List[str] = dataclasses.field(default_factory=list)
 
 
+def bad_record(where, message, skip_bad_examples, skipped):
+    """The one rule for a bad record: raise `BadExampleError`, or describe it in `skipped` when skipping.
+
+    Also for checks made after reading, such as a label outside the training label set.
+
+    Args:
+      where: the file and record, e.g. "dev.conll: line 17".
+      message: what is wrong with it.
+      skip_bad_examples: whether to count and skip instead of raising.
+      skipped: the list the description is appended to.
+    """
+    text = f"{where}: {message}"
+    if not skip_bad_examples:
+        raise BadExampleError(text + " (pass --skip_bad_examples to count and skip such records)")
+    skipped.append(text)
+
+
 class _Collector:
     """Raises on the first bad record, or collects them all when skipping."""
 
     def __init__(self, path, skip_bad_examples):
         self.path, self.skip, self.examples, self.skipped = path, skip_bad_examples, [], []
 
+    def where(self, record):
+        return f"{self.path}: {record}"
+
     def bad(self, where, message):
-        text = f"{self.path}: {where}: {message}"
-        if not self.skip:
-            raise BadExampleError(text + " (pass --skip_bad_examples to count and skip such records)")
-        self.skipped.append(text)
+        bad_record(self.where(where), message, self.skip, self.skipped)
 
     def result(self):
         if not self.examples:
@@ -191,13 +211,15 @@ def read_tagging(path, skip_bad_examples=False):
             elif len(tokens) != len(tags):
                 out.bad(f"line {number}", f"{len(tokens)} tokens but {len(tags)} tags")
             else:
-                out.examples.append(TaggingExample(tuple(map(str, tokens)), tuple(map(str, tags))))
+                out.examples.append(TaggingExample(tuple(map(str, tokens)), tuple(map(str, tags)),
+                                                   out.where(f"line {number}")))
         return out.result()
     sentence, first_line, columns = [], None, None
 
     def flush():
         if sentence:
-            out.examples.append(TaggingExample(tuple(w for w, _ in sentence), tuple(t for _, t in sentence)))
+            out.examples.append(TaggingExample(tuple(w for w, _ in sentence), tuple(t for _, t in sentence),
+                                               out.where(f"line {first_line}")))
 
     bad_sentence = False
     for number, line in enumerate(text.splitlines() + [""], 1):
@@ -258,5 +280,5 @@ def read_multiple_choice(path, skip_bad_examples=False):
             else:
                 label_id = int(label)
             out.examples.append(ChoiceExample(row[context_column], row.get(stem_column, "") if stem_column else "",
-                                              tuple(present), label_id))
+                                              tuple(present), label_id, out.where(f"line {number}")))
     return out.result()
