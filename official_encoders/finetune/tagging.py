@@ -55,6 +55,12 @@ def first_pieces_within(piece_counts, row_splits):
     return starts - np.repeat(sentence_start, np.diff(row_splits))
 
 
+def _ragged(rows, dtype):
+    """[len(rows), (row length)] from a list of sequences (faster than tf.ragged.constant on a corpus)."""
+    return tf.RaggedTensor.from_row_lengths(tf.constant([x for row in rows for x in row], dtype),
+                                            tf.constant([len(row) for row in rows], tf.int64))
+
+
 class TaggingTask(FinetuneTask):
     """Token classification of CoNLL-2003 columns or JSON lines, scored by seqeval's entity F1.
 
@@ -120,7 +126,7 @@ class TaggingTask(FinetuneTask):
 
     def _pieces(self, tokenizer, examples):
         """Piece ids [N, (words), (pieces)] of every sentence, tokenized in the graph in batches."""
-        words = tf.ragged.constant([list(e.tokens) for e in examples], dtype=tf.string)
+        words = _ragged([e.tokens for e in examples], tf.string)
         batches = tf.data.Dataset.from_tensor_slices(words).batch(256).map(
             lambda batch: word_pieces(tokenizer, batch))
         return tf.concat(list(batches), axis=0)
@@ -143,7 +149,7 @@ class TaggingTask(FinetuneTask):
         pieces = self._pieces(packer.tokenizer, examples)
         self._count_truncation(pieces)
         keep = packer.max_seq_length - 2
-        dataset = tf.data.Dataset.from_tensor_slices((pieces, tf.ragged.constant(tag_ids, dtype=tf.int32)))
+        dataset = tf.data.Dataset.from_tensor_slices((pieces, _ragged(tag_ids, tf.int32)))
         if training:
             dataset = dataset.shuffle(len(examples), seed=self.params.seed, reshuffle_each_iteration=True)
 
