@@ -62,16 +62,9 @@ class MultipleChoiceTask(FinetuneTask):
 
     def _labelled(self, examples):
         """The examples with a label; one without is a bad record (it cannot be trained or scored)."""
-        kept = []
-        for number, example in enumerate(examples, 1):
-            if example.label is None:
-                readers.bad_record(example.where or f"example {number}", "has no label (the index of the "
-                                   "right ending)", getattr(self.params, "skip_bad_examples", False), self.skipped)
-            else:
-                kept.append(example)
-        if not kept:
-            raise readers.BadExampleError(f"None of the {len(examples)} examples has a label.")
-        return kept
+        return readers.keep_good_records(
+            examples, lambda e: "has no label (the index of the right ending)" if e.label is None else None,
+            getattr(self.params, "skip_bad_examples", False), self.skipped, what="question")
 
     def _batches(self, examples, packer, shuffle):
         prompts = tf.constant([e.context for e in examples])

@@ -78,6 +78,33 @@ def bad_record(where, message, skip_bad_examples, skipped):
     skipped.append(text)
 
 
+def keep_good_records(examples, problem, skip_bad_examples, skipped, what="example"):
+    """The examples in which `problem` finds nothing wrong; each other one is a `bad_record`.
+
+    For checks that need more than one file, such as eval labels against the training labels.
+    A record already described in `skipped` (an evaluation repeated every epoch) is not added
+    again. With nothing left, raises `BadExampleError`.
+
+    Args:
+      examples: records with a `where` ("file: line N"), or None there.
+      problem: example -> a message saying what is wrong with it, or None.
+      skip_bad_examples: skip and describe bad records instead of raising.
+      skipped: the list the descriptions go to.
+      what: the records' name in the messages.
+    """
+    kept, found = [], []
+    for number, example in enumerate(examples, 1):
+        message = problem(example)
+        if message is None:
+            kept.append(example)
+        else:
+            bad_record(getattr(example, "where", None) or f"{what} {number}", message, skip_bad_examples, found)
+    skipped.extend(text for text in found if text not in skipped)
+    if not kept:
+        raise BadExampleError(f"None of the {len(examples)} {what}s is usable; the first: {found[0]}")
+    return kept
+
+
 class _Collector:
     """Raises on the first bad record, or collects them all when skipping."""
 

@@ -65,9 +65,9 @@ class TaggingTask(FinetuneTask):
     """Token classification of CoNLL-2003 columns or JSON lines, scored by seqeval's entity F1.
 
     Targets are {"labels": int32 [B, S]}, IGNORE where no word starts. After `dataset`,
-    `truncation` holds how many sentences and words training cut at `seq_length`, and
-    `skipped` the eval sentences refused with `skip_bad_examples` (a tag the training data
-    does not have).
+    `truncation` holds how many sentences and words its batches cut at `seq_length` (also
+    logged), and `skipped` describes the sentences skipped with `skip_bad_examples` (tags the
+    training data does not have).
 
     Args:
       params: the run's `FinetuneParams` (seq_length, batch_size, seed, skip_bad_examples).
@@ -108,30 +108,28 @@ class TaggingTask(FinetuneTask):
     def _known(self, examples, label_names):
         """(examples whose tags are all in label_names, their tag ids); a stranger is a bad record."""
         index = {name: i for i, name in enumerate(label_names)}
-        kept, ids = [], []
-        skip = getattr(self.params, "skip_bad_examples", False)
-        for number, example in enumerate(examples, 1):
+
+        def problem(example):
             unknown = sorted(set(example.tags) - set(index))
             if unknown:
-                readers.bad_record(example.where or f"sentence {number}",
-                                   f"tags {unknown} do not occur in the training data (its tags: {label_names})",
-                                   skip, self.skipped)
-                logging.warning("Skipped %s", self.skipped[-1])
-                continue
-            kept.append(example)
-            ids.append([index[tag] for tag in example.tags])
-        if not kept:
-            raise readers.BadExampleError(f"No sentence left to tag: all {len(examples)} have unknown tags.")
-        return kept, ids
+                return f"tags {unknown} do not occur in the training data (its tags: {label_names})"
+            return None
+
+        kept = readers.keep_good_records(examples, problem, getattr(self.params, "skip_bad_examples", False),
+                                         self.skipped, what="sentence")
+        if len(kept) < len(examples):
+            logging.warning("Skipped %d of %d sentences with tags the training data does not have.",
+                            len(examples) - len(kept), len(examples))
+        return kept, [[index[tag] for tag in example.tags] for example in kept]
 
     def _pieces(self, tokenizer, examples):
         """Piece ids [N, (words), (pieces)] of every sentence, tokenized in the graph in batches."""
         words = _ragged([e.tokens for e in examples], tf.string)
-        batches = tf.data.Dataset.from_tensor_slices(words).batch(256).map(
+        batches = tf.data.Dataset.from_tensor_slices(words).batch(2048).map(
             lambda batch: word_pieces(tokenizer, batch))
         return tf.concat(list(batches), axis=0)
 
-    def _count_truncation(self, pieces):
+    def _count_truncation(self, pieces, training):
         keep = self.params.seq_length - 2
         counts, splits = pieces.values.row_lengths().numpy(), pieces.row_splits.numpy()
         cut = (counts > 0) & (first_pieces_within(counts, splits) >= keep)
@@ -139,15 +137,15 @@ class TaggingTask(FinetuneTask):
         self.truncation = {"sentences": int(len(np.unique(sentence[cut]))), "words": int(cut.sum()),
                            "total_words": int(len(counts))}
         if cut.any():
-            logging.warning("seq_length=%d truncates %d of %d training words (in %d sentences); they are "
-                            "not learnt.", self.params.seq_length, self.truncation["words"], len(counts),
-                            self.truncation["sentences"])
+            logging.warning("seq_length=%d truncates %d of %d %s words (in %d sentences); their tags are "
+                            "not in the batches.", self.params.seq_length, self.truncation["words"], len(counts),
+                            "training" if training else "evaluation", self.truncation["sentences"])
 
     def dataset(self, examples, text, label_names, training):
         packer = self._packer(text)
         examples, tag_ids = self._known(examples, label_names)
         pieces = self._pieces(packer.tokenizer, examples)
-        self._count_truncation(pieces)
+        self._count_truncation(pieces, training)
         keep = packer.max_seq_length - 2
         dataset = tf.data.Dataset.from_tensor_slices((pieces, _ragged(tag_ids, tf.int32)))
         if training:

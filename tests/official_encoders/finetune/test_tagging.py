@@ -108,6 +108,7 @@ def test_an_eval_tag_outside_the_training_tags_is_refused_or_skipped(text, tmp_p
 
     skipping = TaggingTask(task_params(skip_bad_examples=True))
     scores = skipping.evaluate(model, dev_examples, text, label_names, str(tmp_path))
+    assert skipping.evaluate(model, dev_examples, text, label_names, str(tmp_path)) == scores  # the next epoch
     assert len(skipping.skipped) == 1 and "line 6" in skipping.skipped[0] and "B-ZOO" in skipping.skipped[0]
     kept = [dev_examples[0], dev_examples[2]]
     assert scores == metrics.tagging_scores([list(e.tags) for e in kept],
