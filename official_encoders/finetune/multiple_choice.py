@@ -25,7 +25,8 @@ class MultipleChoiceTask(FinetuneTask):
     """Multiple choice over SWAG CSV files, scored by accuracy.
 
     Targets are {"label": int32 [B]}, the index of the right ending. Every example needs a
-    label; each file's examples have one number of endings (the reader checks it).
+    label; each file's examples have one number of endings (the reader checks it). The
+    pairs' segment types follow the encoder of `build_model` (all 0 with type_vocab_size 1).
 
     Args:
       params: the run's `FinetuneParams` (seq_length, batch_size, seed, skip_bad_examples).
@@ -45,6 +46,7 @@ class MultipleChoiceTask(FinetuneTask):
     def __init__(self, params):
         super().__init__(params)
         self.skipped = []
+        self._type_vocab_size = None  # the encoder's, once build_model has seen it
 
     def read(self, path):
         return readers.read_multiple_choice(path, getattr(self.params, "skip_bad_examples", False))
@@ -53,7 +55,9 @@ class MultipleChoiceTask(FinetuneTask):
         return None
 
     def build_model(self, encoder, label_names):
-        return build_task_model(self.model_task, encoder, dropout=getattr(self.params, "dropout", None))
+        model = build_task_model(self.model_task, encoder, dropout=getattr(self.params, "dropout", None))
+        self._type_vocab_size = encoder_type_vocab_size(model)
+        return model
 
     def _packer(self, text, type_vocab_size=None):
         if text.tokenizer is None:  # a --preprocess_url run: its packer packs the pairs
@@ -79,7 +83,7 @@ class MultipleChoiceTask(FinetuneTask):
         return dataset.prefetch(tf.data.AUTOTUNE)
 
     def dataset(self, examples, text, label_names, training):
-        return self._batches(self._labelled(examples), self._packer(text), training)
+        return self._batches(self._labelled(examples), self._packer(text, self._type_vocab_size), training)
 
     def loss(self, targets, outputs):
         logits = tf.cast(outputs["logits"], tf.float32)

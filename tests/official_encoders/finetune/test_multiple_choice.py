@@ -91,6 +91,16 @@ def test_the_exported_model_chooses_what_evaluate_chose(text, tmp_path):
     assert task.settings()["seq_length"] == 16
 
 
+def test_an_encoder_without_segment_types_gets_type_ids_0(text):
+    task = MultipleChoiceTask(task_params(batch_size=3))
+    tiny_task_model(task, None, type_vocab_size=1)
+    [(inputs, _)] = packed_batches(task, QUESTIONS, text)
+    assert not inputs["input_type_ids"].any() and inputs["input_mask"].sum() > 0
+    with_types = MultipleChoiceTask(task_params(batch_size=3))
+    [(inputs, _)] = packed_batches(with_types, QUESTIONS, text)
+    assert inputs["input_type_ids"].max() == 1
+
+
 def test_a_row_without_a_label_is_refused_or_skipped(text, tmp_path):
     path = tmp_path / "val.csv"
     with open(path, "w", newline="") as f:
