@@ -103,6 +103,9 @@ class TaggingTask(FinetuneTask):
 
     # ---- data ------------------------------------------------------------------------
     def _packer(self, text, type_vocab_size=None):
+        if self.params.seq_length < 3:
+            raise ValueError(f"--task=tagging needs seq_length >= 3 ([CLS], a piece, [SEP]); got "
+                             f"{self.params.seq_length}.")
         return task_packer(text, self.params.seq_length, self.name, type_vocab_size, needs_offsets=True)
 
     def _known(self, examples, label_names):

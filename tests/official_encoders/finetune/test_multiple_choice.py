@@ -8,6 +8,7 @@ import tensorflow as tf
 
 from official_encoders.finetune.multiple_choice import MultipleChoiceTask
 from official_encoders.finetune.readers import BadExampleError, ChoiceExample
+from official_encoders.finetune.task_base import RunText
 from tests.official_encoders.finetune.task_runs import (export_and_load, mean_loss, run_text, task_params,
                                                         tiny_task_model, train)
 
@@ -45,6 +46,11 @@ def test_choices_are_packed_as_textpacker_packs_the_swag_pairs(text):
             np.testing.assert_array_equal(inputs[key].reshape(len(first), -1), value.numpy(), err_msg=key)
         assert labels.tolist() == [q.label for q in questions]
     assert at == len(QUESTIONS)
+    # A --preprocess_url run has no tokenizer: its packer packs the same pairs.
+    for (inputs, labels), (again, same) in zip(batches, packed_batches(task, QUESTIONS, RunText(text.packer))):
+        assert labels.tolist() == same.tolist()
+        for key in inputs:
+            np.testing.assert_array_equal(inputs[key], again[key], err_msg=key)
 
 
 def test_the_pairs_are_the_ones_hugging_face_encodes(text):

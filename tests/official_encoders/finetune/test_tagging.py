@@ -195,6 +195,8 @@ def test_refuses_a_run_without_character_offsets(text, tiny_sp_model):  # noqa: 
     sentencepiece = make_tokenizer(sp_model_file=tiny_sp_model)
     with pytest.raises(ValueError, match="needs character offsets.*AlbertSentencepieceTokenizer"):
         task.dataset(examples(), RunText(TextPacker(sentencepiece, 16), sentencepiece), ["O"], training=True)
+    with pytest.raises(ValueError, match="seq_length >= 3"):
+        TaggingTask(task_params(seq_length=2)).dataset(examples(), text, ["O"], training=True)
 
 
 def test_a_few_training_steps_lower_the_loss(text):
