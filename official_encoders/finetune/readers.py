@@ -36,20 +36,23 @@ class QuestionExample:
 
 @dataclasses.dataclass(frozen=True)
 class TaggingExample:
-    """One sentence: its words and one tag per word."""
+    """One sentence: its words and one tag per word; `where` ("file: line N") names it in errors."""
 
     tokens: Tuple[str, ...]
     tags: Tuple[str, ...]
+    where: Optional[str] = dataclasses.field(default=None, compare=False)
 
 
 @dataclasses.dataclass(frozen=True)
 class ChoiceExample:
-    """One multiple-choice question: a context, the shared start of every ending, the endings, the answer."""
+    """One multiple-choice question: a context, the shared start of every ending, the endings, the answer;
+    `where` ("file: line N") names it in errors."""
 
     context: str
     stem: str
     endings: Tuple[str, ...]
     label: Optional[int]
+    where: Optional[str] = dataclasses.field(default=None, compare=False)
 
 
 @dataclasses.dataclass
@@ -58,17 +61,61 @@ class ReadResult:
     skipped: List[str] = dataclasses.field(default_factory=list)
 
 
+def bad_record(where, message, skip_bad_examples, skipped):
+    """The one rule for a bad record: raise `BadExampleError`, or describe it in `skipped` when skipping.
+
+    Also for checks made after reading, such as a label outside the training label set.
+
+    Args:
+      where: the file and record, e.g. "dev.conll: line 17".
+      message: what is wrong with it.
+      skip_bad_examples: whether to count and skip instead of raising.
+      skipped: the list the description is appended to.
+    """
+    text = f"{where}: {message}"
+    if not skip_bad_examples:
+        raise BadExampleError(text + " (pass --skip_bad_examples to count and skip such records)")
+    skipped.append(text)
+
+
+def keep_good_records(examples, problem, skip_bad_examples, skipped, what="example"):
+    """The examples in which `problem` finds nothing wrong; each other one is a `bad_record`.
+
+    For checks that need more than one file, such as eval labels against the training labels.
+    A record already described in `skipped` (an evaluation repeated every epoch) is not added
+    again. With nothing left, raises `BadExampleError`.
+
+    Args:
+      examples: records with a `where` ("file: line N"), or None there.
+      problem: example -> a message saying what is wrong with it, or None.
+      skip_bad_examples: skip and describe bad records instead of raising.
+      skipped: the list the descriptions go to.
+      what: the records' name in the messages.
+    """
+    kept, found = [], []
+    for number, example in enumerate(examples, 1):
+        message = problem(example)
+        if message is None:
+            kept.append(example)
+        else:
+            bad_record(getattr(example, "where", None) or f"{what} {number}", message, skip_bad_examples, found)
+    skipped.extend(text for text in found if text not in skipped)
+    if not kept:
+        raise BadExampleError(f"None of the {len(examples)} {what}s is usable; the first: {found[0]}")
+    return kept
+
+
 class _Collector:
     """Raises on the first bad record, or collects them all when skipping."""
 
     def __init__(self, path, skip_bad_examples):
         self.path, self.skip, self.examples, self.skipped = path, skip_bad_examples, [], []
 
+    def where(self, record):
+        return f"{self.path}: {record}"
+
     def bad(self, where, message):
-        text = f"{self.path}: {where}: {message}"
-        if not self.skip:
-            raise BadExampleError(text + " (pass --skip_bad_examples to count and skip such records)")
-        self.skipped.append(text)
+        bad_record(self.where(where), message, self.skip, self.skipped)
 
     def result(self):
         if not self.examples:
@@ -191,13 +238,15 @@ def read_tagging(path, skip_bad_examples=False):
             elif len(tokens) != len(tags):
                 out.bad(f"line {number}", f"{len(tokens)} tokens but {len(tags)} tags")
             else:
-                out.examples.append(TaggingExample(tuple(map(str, tokens)), tuple(map(str, tags))))
+                out.examples.append(TaggingExample(tuple(map(str, tokens)), tuple(map(str, tags)),
+                                                   out.where(f"line {number}")))
         return out.result()
     sentence, first_line, columns = [], None, None
 
     def flush():
         if sentence:
-            out.examples.append(TaggingExample(tuple(w for w, _ in sentence), tuple(t for _, t in sentence)))
+            out.examples.append(TaggingExample(tuple(w for w, _ in sentence), tuple(t for _, t in sentence),
+                                               out.where(f"line {first_line}")))
 
     bad_sentence = False
     for number, line in enumerate(text.splitlines() + [""], 1):
@@ -258,5 +307,5 @@ def read_multiple_choice(path, skip_bad_examples=False):
             else:
                 label_id = int(label)
             out.examples.append(ChoiceExample(row[context_column], row.get(stem_column, "") if stem_column else "",
-                                              tuple(present), label_id))
+                                              tuple(present), label_id, out.where(f"line {number}")))
     return out.result()

@@ -11,6 +11,29 @@ from official_encoders.serving import text_inputs
 from official_encoders.serving.sequence_classification import logits_of
 
 
+def pack_choices(packer, prompt, choices):
+    """Encoder inputs [B, K, S] of the pairs (prompt[b], choices[b, k]), S the batch's longest.
+
+    The one packing of multiple-choice pairs: the serving graph and fine-tuning's
+    training and evaluation all call it, so an exported model sees what it was trained on.
+
+    Args:
+      packer: a `text_inputs.TextPacker` (anything with `.tokenize` and `.pack`).
+      prompt: [B] strings, the first segment of each of the example's K pairs.
+      choices: [B, K] strings, the second segments.
+
+    Example:
+
+        inputs = pack_choices(packer, tf.constant(["The sky is"]), tf.constant([["blue", "loud"]]))
+        inputs["input_word_ids"].shape   # [1, 2, 8]
+    """
+    shape = tf.shape(choices, out_type=tf.int32)
+    prompts = tf.reshape(tf.repeat(prompt[:, tf.newaxis], shape[1], axis=1), [-1])
+    inputs = packer.pack([packer.tokenize(prompts), packer.tokenize(tf.reshape(choices, [-1]))])
+    width = tf.shape(inputs["input_word_ids"])[1]
+    return {k: tf.reshape(v, [shape[0], shape[1], width]) for k, v in inputs.items()}
+
+
 class MultipleChoiceServing(tf.Module):
     """`serving_default(prompt, choices)` of a multiple-choice model.
 
@@ -39,12 +62,7 @@ class MultipleChoiceServing(tf.Module):
         prompt = text_inputs.check_strings(prompt, "prompt", 1, "[batch] strings")
         choices = text_inputs.check_strings(choices, "choices", 2, "[batch, num_choices] strings")
         choices = text_inputs.check_same_batch(prompt, "prompt", choices, "choices")
-        shape = tf.shape(choices, out_type=tf.int32)
-        prompts = tf.reshape(tf.repeat(prompt[:, tf.newaxis], shape[1], axis=1), [-1])
-        inputs = self.packer.pack([self.packer.tokenize(prompts),
-                                   self.packer.tokenize(tf.reshape(choices, [-1]))])
-        width = tf.shape(inputs["input_word_ids"])[1]
-        logits = self._logits({k: tf.reshape(v, [shape[0], shape[1], width]) for k, v in inputs.items()})
+        logits = self._logits(pack_choices(self.packer, prompt, choices))
         probabilities = tf.nn.softmax(logits, axis=-1)
         return {"probabilities": probabilities,
                 "choice": tf.argmax(probabilities, axis=-1, output_type=tf.int32)}
