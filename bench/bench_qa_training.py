@@ -223,7 +223,8 @@ Command: `python -m bench.bench_qa_training --rounds={FLAGS.rounds} --steps={FLA
 --warmup={FLAGS.warmup} --write`. TF {tf.__version__}, Keras 3, torch {torch.__version__}, \
 transformers {transformers.__version__}; threads: TF intra-op = torch = {threads}.
 {note}
-all-MiniLM-L6-v2 (L=6, H=384, A=12, I=1536; {ours_params:,} parameters) with a seeded random span head,
+all-MiniLM-L6-v2 (L=6, H=384, A=12, I=1536; {hf_params:,} trained parameters; ours also holds the
+{ours_params - hf_params:,} of the pooler, which the span head never reads) with a seeded random span head,
 from one Hugging Face directory on both sides. Batch {FLAGS.batch_size}, seq_length {FLAGS.seq_length},
 {FLAGS.num_batches} random token batches cycled (the same on both sides), dropout on, HF's QA loss (mean
 of the start and end cross-entropies), AdamW lr {FLAGS.learning_rate:g}, eps 1e-8, weight decay 0.01.
