@@ -20,6 +20,7 @@ BENCHMARKS = (
     ("bench.bench_export", ["--write"]),
     ("bench.bench_embedding", ["--write"]),
     ("bench.bench_question_answering", ["--hf_all_threads", "--write"]),
+    ("bench.bench_qa_training", ["--rounds=3", "--write"]),
 )
 
 FLAGS = flags.FLAGS

@@ -24,18 +24,26 @@ def make_train_step(model, loss_fn, optimizer, strategy):
             loss = step(inputs, targets)
     """
 
+    # With one replica its weight is the global weight: no collective to wait on.
+    one_replica = strategy.num_replicas_in_sync == 1
+
     def replica_step(inputs, targets):
         with tf.GradientTape() as tape:
             outputs = model(inputs, training=True)
             loss_sum, weight_sum = loss_fn(targets, outputs)
-            total_weight = tf.distribute.get_replica_context().all_reduce(
-                tf.distribute.ReduceOp.SUM, tf.cast(weight_sum, tf.float32))
+            total_weight = tf.cast(weight_sum, tf.float32)
+            if not one_replica:
+                total_weight = tf.distribute.get_replica_context().all_reduce(
+                    tf.distribute.ReduceOp.SUM, total_weight)
             loss = tf.cast(loss_sum, tf.float32) / tf.maximum(total_weight, 1.0)
         gradients = tape.gradient(loss, model.trainable_variables)
         optimizer.apply_gradients(zip(gradients, model.trainable_variables))
         return loss
 
-    @tf.function
+    # reduce_retracing: the first batch of another size (an epoch's last) traces once more with a
+    # generic shape, which every further size reuses, instead of one full trace per size.
+    # Not jit_compile: XLA on CPU made this step ~1.7x slower (BENCHMARKS.md, QA training).
+    @tf.function(reduce_retracing=True)
     def train_step(inputs, targets):
         losses = strategy.run(replica_step, args=(inputs, targets))
         return strategy.reduce(tf.distribute.ReduceOp.SUM, losses, axis=None)
