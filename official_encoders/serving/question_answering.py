@@ -1,7 +1,7 @@
 """Extractive question answering from raw strings, all in the TensorFlow graph.
 
-`QuestionAnsweringServer(question, context)` tokenizes both (WordPiece, with byte
-offsets), packs them into overlapping windows (preprocessors.qa_windows), runs the
+`QuestionAnsweringServer(question, context)` tokenizes both (WordPiece or
+SentencePiece, with byte offsets), packs them into overlapping windows (preprocessors.qa_windows), runs the
 span model on every window and picks the answer as Hugging Face's
 question-answering pipeline does (span_selection). Answers are aligned to whole
 words of the context and are exact substrings of it: `start`/`end` count
@@ -35,8 +35,8 @@ class QuestionAnsweringServer(tf.Module):
     Args:
       model: a callable (e.g. a Keras span model) from the encoder inputs dict to
         `{"start_logits", "end_logits"}`, each [batch, seq].
-      tokenizer: a `preprocessors.wordpiece.BertWordpieceTokenizer` (it needs word
-        offsets; SentencePiece is not supported).
+      tokenizer: a `preprocessors` tokenizer with word offsets (`tokenize_words_with_offsets`):
+        `BertWordpieceTokenizer` or `AlbertSentencepieceTokenizer`.
       max_seq_length: tokens per window, [CLS] and [SEP]s included.
       doc_stride: how many context tokens consecutive windows share (Hugging
         Face's meaning; google-research BERT's doc_stride is the step).
@@ -58,8 +58,9 @@ class QuestionAnsweringServer(tf.Module):
                  max_answer_length=15, version_2_with_negative=False, window_batch_size=64, name=None):
         super().__init__(name=name)
         if not hasattr(tokenizer, "tokenize_words_with_offsets"):
-            raise ValueError(f"{type(tokenizer).__name__} gives no word offsets; question answering needs a "
-                             "WordPiece vocabulary (BertWordpieceTokenizer).")
+            raise ValueError(f"{type(tokenizer).__name__} gives no word offsets (tokenize_words_with_offsets); "
+                             "question answering maps answers back to the context through them. Use a tokenizer "
+                             "from preprocessors.tokenizer_factory.make_tokenizer (WordPiece or SentencePiece).")
         check_window_settings(max_seq_length, doc_stride, max_query_length)
         if not isinstance(max_answer_length, int) or max_answer_length < 1:
             raise ValueError(f"max_answer_length must be a positive integer, got {max_answer_length!r}.")

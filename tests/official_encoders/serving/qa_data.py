@@ -89,7 +89,7 @@ def hf_question_lengths(model_dir, pairs):
     """The number of tokens of each question by Hugging Face's tokenizer."""
     import transformers
 
-    tokenizer = transformers.BertTokenizerFast.from_pretrained(str(model_dir))
+    tokenizer = transformers.AutoTokenizer.from_pretrained(str(model_dir))
     return np.array([len(tokenizer(question, add_special_tokens=False)["input_ids"]) for question, _ in pairs])
 
 
@@ -97,7 +97,7 @@ def hf_window_counts(model_dir, pairs, max_seq_length, doc_stride):
     """How many windows Hugging Face's tokenizer makes of each pair (truncation="only_second")."""
     import transformers
 
-    tokenizer = transformers.BertTokenizerFast.from_pretrained(str(model_dir))
+    tokenizer = transformers.AutoTokenizer.from_pretrained(str(model_dir))
     counts = []
     for question, context in pairs:
         encoded = tokenizer(question, context, truncation="only_second", max_length=max_seq_length,
