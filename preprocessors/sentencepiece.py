@@ -15,6 +15,15 @@ The reference (google-research ALBERT `tokenization.py`, `preprocess_text` then
 Step 3's character class and step 6's digit class are built from Python's
 `unicodedata` (the reference's own tables) when the tokenizer is constructed.
 
+Offsets (`tokenize_with_offsets`, `tokenize_words_with_offsets`, for the text-in
+task exports): tensorflow-text's SentencePiece gives each piece its bytes in the
+text it encoded, i.e. after steps 1-4. Steps 3-4 work character by character, so
+every input character becomes its own run of that text (preprocessors.char_runs);
+steps 1-2 keep the first of a whitespace run (none at the ends) and turn the
+second character of `` or '' into '"'. The offsets then follow Hugging Face's
+ALBERT tokenizer: never on the space before a word, nor starting or ending on a
+character the model's own normaliser blanks out (control and format characters).
+
 Bad input: invalid UTF-8 bytes become U+FFFD (which the model maps to its
 unknown piece or drops, like the reference would for that character); empty
 strings give no tokens; a batch of zero strings gives a [0, (0)] result.

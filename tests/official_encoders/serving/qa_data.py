@@ -104,3 +104,13 @@ def hf_window_counts(model_dir, pairs, max_seq_length, doc_stride):
                             stride=doc_stride, return_overflowing_tokens=True)
         counts.append(len(encoded["input_ids"]))
     return np.array(counts)
+
+
+def compare_answers(pairs, ours, theirs):
+    """(mismatched (pair, ours, theirs), max score difference) of two lists of answers
+    ({"answer", "start", "end", "score"}); checks each of ours is its context[start:end]."""
+    for (_, context), answer in zip(pairs, ours):
+        assert context[answer["start"]:answer["end"]] == answer["answer"], (context, answer)
+    mismatches = [(pair, a, b) for pair, a, b in zip(pairs, ours, theirs)
+                  if (a["answer"], a["start"], a["end"]) != (b["answer"], b["start"], b["end"])]
+    return mismatches, max(abs(a["score"] - b["score"]) for a, b in zip(ours, theirs))

@@ -28,7 +28,7 @@ from export import pipeline
 from preprocessors.sentencepiece import AlbertSentencepieceTokenizer
 from tests.official_encoders.serving import qa_data
 from tests.official_encoders.serving.albert_dirs import write_hf_albert_dir
-from tests.official_encoders.serving.conftest import NER_LABELS
+from tests.official_encoders.serving.conftest import NER_LABELS, compare_entities
 from tests.preprocessors.albert_departures import equal_score_tie, hf_albert_departure
 from tests.preprocessors.conftest import sp_model_dir  # noqa: F401  (a fixture)
 
@@ -88,15 +88,11 @@ def test_question_answering_export_equals_the_hf_pipeline(sp_model_dir, passages
                                                    context=tf.constant([c for _, c in chunk]))
         mine += [{"answer": out["answer"][i].numpy().decode("utf-8"), "start": int(out["start"][i]),
                   "end": int(out["end"][i]), "score": float(out["score"][i])} for i in range(len(chunk))]
-    mismatches = [(pair, a, b) for pair, a, b in zip(compared, mine, theirs)
-                  if (a["answer"], a["start"], a["end"]) != (b["answer"], b["start"], b["end"])]
-    score_diff = max(abs(a["score"] - b["score"]) for a, b in zip(mine, theirs))
+    mismatches, score_diff = qa_data.compare_answers(compared, mine, theirs)
     print(f"ALBERT QA: {len(compared)} pairs compared ({np.sum(windows > 1)} over one window, max {windows.max()}), "
           f"{len(mismatches)} mismatches, max score diff {score_diff:.2g}; departures skipped {departures}")
     assert not mismatches, mismatches[:3]
     assert score_diff <= 1e-4
-    for (_, context), answer in zip(compared, mine):
-        assert context[answer["start"]:answer["end"]] == answer["answer"]
 
 
 def test_token_classification_export_equals_the_hf_pipeline(sp_model_dir, corpus_sample, tmp_path):  # noqa: F811
@@ -112,24 +108,10 @@ def test_token_classification_export_equals_the_hf_pipeline(sp_model_dir, corpus
     texts = [t for t in corpus_sample[:120] if tokenized_alike([t], ours, pipe.tokenizer, departures, False)]
     assert len(texts) >= 80, departures
     loaded = export(model_dir, tmp_path / "hub", "token_classification")
-    entities, mismatched, max_score_diff, multi_piece = 0, [], 0.0, 0
-    for begin in range(0, len(texts), BATCH):
-        chunk = texts[begin:begin + BATCH]
-        out = {k: v.numpy() for k, v in loaded.signatures["serving_default"](text=tf.constant(chunk)).items()}
-        for i, text in enumerate(chunk):
-            want = pipe(text)
-            n = int(out["num_entities"][i])
-            mine = [(out["entity_group"][i, j].decode(), int(out["start"][i, j]), int(out["end"][i, j]))
-                    for j in range(n)]
-            theirs = [(e["entity_group"], e["start"], e["end"]) for e in want]
-            entities += len(theirs)
-            if mine != theirs:
-                mismatched.append((text, mine, theirs))
-                continue
-            for j, entity in enumerate(want):
-                max_score_diff = max(max_score_diff, abs(float(out["score"][i, j]) - float(entity["score"])))
-                assert out["word"][i, j].decode() == text[entity["start"]:entity["end"]]
-                multi_piece += entity["end"] - entity["start"] > 3
+    serve = loaded.signatures["serving_default"]
+    entities, mismatched, max_score_diff, multi_piece = compare_entities(
+        lambda chunk: {k: v.numpy() for k, v in serve(text=tf.constant(chunk)).items()}, pipe, texts,
+        lambda entity: len(pipe.tokenizer.tokenize(entity["word"])) > 1, batch=BATCH)
     print(f"ALBERT token classification: {len(texts)} texts, {entities} entities compared, {len(mismatched)} "
           f"texts mismatched, max score diff {max_score_diff:.2e}; departures skipped {departures}")
     assert mismatched == [], mismatched[:2]
