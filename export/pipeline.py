@@ -524,9 +524,6 @@ def _run_question_answering(options, printer):
                          f"{config.max_position_embeddings}; pass --max_seq_length <= "
                          f"{config.max_position_embeddings}.")
     vocab_file, sp_model_file, do_lower_case = _resolve_vocab(options, result)
-    if sp_model_file:
-        raise ValueError("--export_type=question_answering needs a WordPiece vocabulary (it aligns answers to "
-                         "words through WordPiece offsets); SentencePiece models are not supported yet.")
     name = options.name or f"{default_name(result, options.source)}_squad{'2' if settings['version_2_with_negative'] else ''}"
     num_params = task_model.count_params()
     hub_root = pathlib.Path(options.hub_root)
@@ -537,8 +534,8 @@ def _run_question_answering(options, printer):
     with staging.stage_version(hub_root, options.publisher, name) as stage:
         stages.start("build SavedModel objects")
         module = task_export.build_question_answering_module(
-            task_model, make_tokenizer(vocab_file, None, do_lower_case), vocab_file=vocab_file,
-            do_lower_case=do_lower_case, labels_dir=stage.tmp_dir, **settings)
+            task_model, make_tokenizer(vocab_file, sp_model_file, do_lower_case), vocab_file=vocab_file,
+            sp_model_file=sp_model_file, do_lower_case=do_lower_case, labels_dir=stage.tmp_dir, **settings)
         stages.start("save", str(stage.tmp_dir.relative_to(hub_root)))
         notes = task_export.save_question_answering_model(module, stage.path)
         stage.start_tarball()
@@ -552,7 +549,8 @@ def _run_question_answering(options, printer):
                 kind, identity, getattr(result, "source_files", []), source_root),
             config=config.to_dict(), verification=figures, changelog=changelog,
             extra={"export_type": options.export_type, "dtype": "float32", "num_params": num_params,
-                   "tokenizer": {"kind": "wordpiece", "do_lower_case": do_lower_case}, "settings": settings})
+                   "tokenizer": {"kind": "wordpiece" if vocab_file else "sentencepiece",
+                                 "do_lower_case": do_lower_case}, "settings": settings})
         card = model_card.CardInfo(
             publisher=options.publisher, name=name, artifact="question_answering",
             overview=model_card.question_answering_overview(config, settings),

@@ -16,7 +16,8 @@ Multiple-choice roots take [batch, num_choices, seq] encoder inputs.
 Object graph of a question-answering export:
 
     root            __call__(encoder inputs, training=False) -> {"start_logits", "end_logits"} [B, S]
-                    vocab_file (Asset) + do_lower_case, labels_file (Asset: the head's columns)
+                    vocab_file (Asset) + do_lower_case, or sp_model_file; labels_file (Asset: the
+                    head's columns)
                     signatures: serving_default(question, context) -> answer, start, end, score;
                                 logits(encoder inputs) -> start_logits, end_logits
     root.encoder    the encoder's Reusable form, on the same variables
@@ -150,20 +151,21 @@ SPAN_OUTPUTS = ("start_logits", "end_logits")
 SPAN_LABELS = ("start", "end")  # the span head's two columns, in order
 
 
-def build_question_answering_module(task_model, tokenizer, *, vocab_file, do_lower_case, labels_dir, **settings):
-    """The root object of a QA export for a span model (`SpanLabeler`) and its WordPiece tokenizer.
+def build_question_answering_module(task_model, tokenizer, *, vocab_file=None, sp_model_file=None, do_lower_case,
+                                    labels_dir, **settings):
+    """The root object of a QA export for a span model (`SpanLabeler`) and its tokenizer.
 
     Args:
       task_model: a Keras model mapping encoder inputs to {"start_logits", "end_logits"},
         with `.encoder`.
-      tokenizer: the `BertWordpieceTokenizer` of the model's vocabulary.
-      vocab_file, do_lower_case: the vocabulary asset and its case handling.
+      tokenizer: the model's tokenizer (`make_tokenizer`: WordPiece or SentencePiece).
+      vocab_file / sp_model_file, do_lower_case: the vocabulary asset (one of the two) and its case handling.
       labels_dir: a directory for labels.txt (the head's columns), copied as an asset.
       **settings: QuestionAnsweringServer settings (max_seq_length, doc_stride,
         max_query_length, max_answer_length, version_2_with_negative).
     """
     root = _reusable_root(task_model, SPAN_OUTPUTS, SPAN_LABELS, labels_dir, vocab_file=vocab_file,
-                          do_lower_case=do_lower_case)
+                          sp_model_file=sp_model_file, do_lower_case=do_lower_case)
     root.answer = question_answering.QuestionAnsweringServer(task_model, tokenizer, **settings)
     return root
 

@@ -44,7 +44,7 @@ def question_context_windows(question_ids, context_pieces, special_ids, max_seq_
     Args:
       question_ids: RaggedTensor [batch, (tokens)] of question token ids.
       context_pieces: RaggedTensor [batch, (words), (pieces)] of context token ids,
-        grouped by word (`BertWordpieceTokenizer.tokenize_words_with_offsets`).
+        grouped by word (`tokenize_words_with_offsets` of either tokenizer).
       special_ids: dict with `start_of_sequence_id`, `end_of_segment_id`, `padding_id` (python ints).
       max_seq_length, doc_stride, max_query_length: as in the module docstring.
 

@@ -47,11 +47,10 @@ truncates); a batch of zero strings gives a [0, (0)] result.
 import functools
 import sys
 
-import numpy as np
 import tensorflow as tf
 import tensorflow_text as text
 
-from preprocessors import unicode_rules
+from preprocessors import char_runs, unicode_rules
 
 # Characters that are not punctuation but become punctuation after NFD and
 # accent stripping (computed from unicodedata): GREEK VARIA -> "`",
@@ -110,34 +109,11 @@ def _fix_lowercase(strings):
     return tf.cond(needed, fix, lambda: strings)
 
 
-def _utf8_length(code_points):
-    """The number of UTF-8 bytes of each code point, int64."""
-    code_points = tf.cast(code_points, tf.int64)
-    return 1 + sum(tf.cast(code_points >= limit, tf.int64) for limit in (0x80, 0x800, 0x10000))
-
-
 @functools.lru_cache(maxsize=None)
 def _byte_changes(do_lower_case):
-    """How normalising a character on its own changes its UTF-8 length, for every code point.
-
-    A step function: (first code point of each interval, change in bytes), int32
-    and int64 numpy arrays (about 1900 intervals uncased, 60 cased). It is
-    computed once with the normaliser the graph runs, so the two agree. Lines of
-    4096 characters are normalised at once (5x faster than one string per
-    character); the "\n" between them is never changed, and NFD reorders no
-    mark across it.
-    """
-    code_points = np.arange(sys.maxunicode + 1, dtype=np.int32)
-    # Surrogates cannot be encoded, and "\n" separates the lines; neither occurs in a word.
-    code_points[0xD800:0xE000] = code_points[0x0A] = 0x20
-    with tf.init_scope():
-        chars = tf.strings.unicode_encode(code_points.reshape(-1, 4096, 1), "UTF-8")
-        lines = _normalize_words(tf.strings.reduce_join(chars, axis=1, separator="\n"),
-                                 do_lower_case)
-        normalized = tf.strings.length(tf.strings.split(lines, "\n").flat_values).numpy()
-        change = normalized - _utf8_length(code_points).numpy()
-    starts = np.concatenate([[0], np.flatnonzero(np.diff(change)) + 1])
-    return starts.astype(np.int32), change[starts].astype(np.int64)
+    """How normalising a character on its own changes its UTF-8 length (char_runs.byte_change_table):
+    about 1900 intervals uncased, 60 cased."""
+    return char_runs.byte_change_table(lambda lines: _normalize_words(lines, do_lower_case))
 
 
 SPECIAL_TOKENS = {
@@ -271,21 +247,16 @@ class BertWordpieceTokenizer(tf.Module):
         lowest = tf.gather(codes.row_splits[:-1], piece_word)
         highest = tf.gather(codes.row_splits[1:], piece_word) - 1
 
-        def input_char(byte):
-            found = tf.searchsorted(run_ends, base + byte, side="right", out_type=tf.int64)
-            return tf.clip_by_value(found, lowest, highest)
-
-        char_bytes = _utf8_length(codes.flat_values)
-        first_char, last_char = input_char(first), input_char(last)
+        char_bytes = char_runs.utf8_length(codes.flat_values)
+        first_char = char_runs.input_chars(run_ends, base + first, lowest, highest)
+        last_char = char_runs.input_chars(run_ends, base + last, lowest, highest)
         starts = tf.gather(char_starts.flat_values, first_char)
         ends = tf.gather(char_starts.flat_values + char_bytes, last_char)
         return piece_starts.with_flat_values(starts), piece_ends.with_flat_values(ends)
 
     def _normalized_bytes(self, code_points):
         """UTF-8 length of each character normalised on its own (0 when dropped), int64."""
-        starts, changes = _byte_changes(self.do_lower_case)
-        interval = tf.searchsorted(tf.constant(starts), code_points, side="right") - 1
-        return _utf8_length(code_points) + tf.gather(tf.constant(changes, tf.int64), interval)
+        return char_runs.normalized_bytes(code_points, _byte_changes(self.do_lower_case))
 
     def normalize(self, strings):
         """The reference's normalisation of whole strings (steps 1-3 of the module doc).

@@ -1,7 +1,7 @@
 """Extractive question answering from raw strings, all in the TensorFlow graph.
 
-`QuestionAnsweringServer(question, context)` tokenizes both (WordPiece, with byte
-offsets), packs them into overlapping windows (preprocessors.qa_windows), runs the
+`QuestionAnsweringServer(question, context)` tokenizes both (WordPiece or
+SentencePiece, with byte offsets), packs them into overlapping windows (preprocessors.qa_windows), runs the
 span model on every window and picks the answer as Hugging Face's
 question-answering pipeline does (span_selection). Answers are aligned to whole
 words of the context and are exact substrings of it: `start`/`end` count
@@ -28,12 +28,12 @@ def require_word_offsets(tokenizer):
     """Raises ValueError unless `tokenizer` gives word pieces with character offsets.
 
     Question answering aligns answers to words of the context, so it needs the
-    tokenizer's `tokenize_words_with_offsets` (WordPiece has it).
+    tokenizer's `tokenize_words_with_offsets` (WordPiece and SentencePiece have it).
     """
     if not hasattr(tokenizer, "tokenize_words_with_offsets"):
         raise ValueError(f"{type(tokenizer).__name__} has no tokenize_words_with_offsets, so it gives no word "
-                         "offsets; question answering needs a WordPiece vocabulary (BertWordpieceTokenizer) or "
-                         "another tokenizer with word offsets.")
+                         "offsets; question answering maps answers back to the context through them. Use a tokenizer "
+                         "from preprocessors.tokenizer_factory.make_tokenizer (WordPiece or SentencePiece).")
 
 
 def context_windows(tokenizer, question_ids, context, max_seq_length, doc_stride, max_query_length):
@@ -73,8 +73,8 @@ class QuestionAnsweringServer(tf.Module):
     Args:
       model: a callable (e.g. a Keras span model) from the encoder inputs dict to
         `{"start_logits", "end_logits"}`, each [batch, seq].
-      tokenizer: a `preprocessors.wordpiece.BertWordpieceTokenizer` (it needs word
-        offsets; SentencePiece is not supported).
+      tokenizer: a `preprocessors` tokenizer with word offsets (`tokenize_words_with_offsets`):
+        `BertWordpieceTokenizer` or `AlbertSentencepieceTokenizer`.
       max_seq_length: tokens per window, [CLS] and [SEP]s included.
       doc_stride: how many context tokens consecutive windows share (Hugging
         Face's meaning; google-research BERT's doc_stride is the step).

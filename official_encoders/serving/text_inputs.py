@@ -58,7 +58,7 @@ class TextPacker(tf.Module):
     """Tokenizes and packs raw strings for one encoder, in the graph.
 
     Args:
-      tokenizer: a `preprocessors` tokenizer (`make_tokenizer`); WordPiece for offsets.
+      tokenizer: a `preprocessors` tokenizer (`make_tokenizer`).
       max_seq_length: the longest packed sequence (the encoder's `max_position_embeddings`);
         longer inputs are truncated (round robin over segments) or, in `windows`, split.
       type_vocab_size: the encoder's; with 1, every input_type_id is 0.
@@ -98,9 +98,10 @@ class TextPacker(tf.Module):
         are returned too (for valid UTF-8 they are the input).
         """
         if not hasattr(self.tokenizer, "tokenize_with_offsets"):
-            raise ValueError(f"{type(self.tokenizer).__name__} gives no offsets; character offsets need a "
-                             "WordPiece vocabulary (vocab_file).")
-        strings = unicode_rules.sanitize_utf8(tf.convert_to_tensor(strings, tf.string))
+            raise ValueError(f"{type(self.tokenizer).__name__} gives no offsets (tokenize_with_offsets); use a "
+                             "tokenizer from preprocessors.tokenizer_factory.make_tokenizer.")
+        # NUL stays, so the tokenizer sees what its tokenize() would (SentencePiece keeps NUL).
+        strings = unicode_rules.sanitize_utf8(tf.convert_to_tensor(strings, tf.string), replace_nul=False)
         ids, starts, ends = self.tokenizer.tokenize_with_offsets(strings)
         to_chars = byte_to_char_offsets(strings)
         return ids, to_chars(starts), to_chars(ends), strings

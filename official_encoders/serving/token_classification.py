@@ -46,7 +46,7 @@ class TokenClassificationServing(tf.Module):
 
     Args:
       model: a Keras task model: encoder inputs -> {"logits": [B, S, C]}.
-      packer: a `text_inputs.TextPacker` with a WordPiece tokenizer (offsets).
+      packer: a `text_inputs.TextPacker` whose tokenizer has offsets (WordPiece or SentencePiece).
       labels: the C label names, by class index (`O`, `B-PER`, `I-PER`, ...).
 
     Example:
@@ -59,8 +59,9 @@ class TokenClassificationServing(tf.Module):
     def __init__(self, model, packer, labels, name=None):
         super().__init__(name=name)
         if not hasattr(packer.tokenizer, "tokenize_with_offsets"):
-            raise ValueError("Token classification reports character offsets, which need a WordPiece "
-                             f"tokenizer; {type(packer.tokenizer).__name__} has no tokenize_with_offsets.")
+            raise ValueError("Token classification reports character offsets, which need a tokenizer with "
+                             f"tokenize_with_offsets; {type(packer.tokenizer).__name__} has none. Use one from "
+                             "preprocessors.tokenizer_factory.make_tokenizer (WordPiece or SentencePiece).")
         self.packer = packer
         self.labels = tuple(str(label) for label in labels)
         tag_index, begins, names = entity_tags(self.labels)

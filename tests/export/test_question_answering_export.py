@@ -15,6 +15,7 @@ from official_encoders.serving.question_answering import QuestionAnsweringServer
 from preprocessors.tokenizer_factory import make_tokenizer
 from tests.export.tiny_models import write_vocab
 from tests.official_encoders.serving import qa_data
+from tests.preprocessors.conftest import tiny_sp_model  # noqa: F401  (a fixture)
 
 SETTINGS = dict(max_seq_length=48, doc_stride=8, max_query_length=12, max_answer_length=5)
 PAIRS = [
@@ -155,3 +156,31 @@ def test_cli_passes_the_question_answering_flags(published, tmp_path):
     assert out.returncode == 1
     assert "doc_stride 30 leaves the windows no room" in out.stderr and "below 29" in out.stderr
     assert "Nothing was published." in out.stderr and not any(tmp_path.iterdir())
+
+
+def test_albert_exports_with_its_sentencepiece_model(tmp_path, tiny_sp_model):  # noqa: F811
+    """An ALBERT source whose directory lacks spiece.model, given --sp_model_file: the answers are
+    the in-memory server's (the export's own verification) and exact substrings of the context."""
+    import pathlib
+
+    import transformers
+
+    from tests.official_encoders.serving.albert_dirs import write_hf_albert_dir
+
+    sp_dir = tmp_path / "sp"
+    sp_dir.mkdir()
+    (sp_dir / "spiece.model").write_bytes(pathlib.Path(tiny_sp_model).read_bytes())
+    model_dir = write_hf_albert_dir(tmp_path / "hf_albert", sp_dir, transformers.AlbertForQuestionAnswering,
+                                    do_lower_case=True, head_scale=1.0)
+    (model_dir / "spiece.model").unlink()
+    options = pipeline.ExportOptions(source=f"hf:{model_dir}", hub_root=str(tmp_path / "hub"),
+                                     export_type="question_answering", name="tiny_albert_qa",
+                                     sp_model_file=str(sp_dir / "spiece.model"), **SETTINGS)
+    summary = pipeline.run_export(options, printer=lambda line: None)
+    path = summary.artifacts[0].path
+    assert read_manifest(path)["tokenizer"] == {"kind": "sentencepiece", "do_lower_case": True}
+    contexts = ["Straße in İstanbul, 1998, a café ``quoted''.", " ".join(["Привет мир, 2020, 3,4 числа."] * 20)]
+    out = hub.load(path).signatures["serving_default"](question=tf.constant(["Where?", "What?"]),
+                                                       context=tf.constant(contexts))
+    for context, answer, start, end in zip(contexts, out["answer"].numpy(), out["start"], out["end"]):
+        assert answer and context[int(start):int(end)] == answer.decode()

@@ -51,6 +51,37 @@ def hf_task_directory(directory, vocab_file, model_class, labels, classifier_sca
     return directory
 
 
+def compare_entities(serve, pipe, texts, several_pieces, batch=16):
+    """Our token-classification outputs against a HF pipeline's entity groups, text by text.
+
+    Args:
+      serve: strings [B] -> our serving outputs as numpy arrays (`entity_group`, `start`, ...).
+      pipe: `pipeline("token-classification", aggregation_strategy="simple")`.
+      several_pieces: HF entity -> whether it is made of several pieces.
+
+    Returns (entities compared, mismatched (text, ours, theirs), max score diff, entities of
+    several pieces); checks each entity's `word` is its text's [start:end].
+    """
+    compared, mismatched, max_score_diff, multi_piece = 0, [], 0.0, 0
+    for begin in range(0, len(texts), batch):
+        chunk = texts[begin:begin + batch]
+        out = serve(chunk)
+        for i, text in enumerate(chunk):
+            want = pipe(text)
+            ours = [(out["entity_group"][i, j].decode(), int(out["start"][i, j]), int(out["end"][i, j]))
+                    for j in range(int(out["num_entities"][i]))]
+            theirs = [(e["entity_group"], e["start"], e["end"]) for e in want]
+            compared += len(theirs)
+            if ours != theirs:
+                mismatched.append((text, ours, theirs))
+                continue
+            for j, entity in enumerate(want):
+                max_score_diff = max(max_score_diff, abs(float(out["score"][i, j]) - float(entity["score"])))
+                assert out["word"][i, j].decode() == text[entity["start"]:entity["end"]]
+                multi_piece += bool(several_pieces(entity))
+    return compared, mismatched, max_score_diff, multi_piece
+
+
 @pytest.fixture(scope="session")
 def corpus_sample(passages):  # noqa: F811
     """Every 25th real passage (224 texts, 10 to 736 characters, many scripts)."""

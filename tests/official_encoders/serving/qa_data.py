@@ -89,7 +89,7 @@ def hf_question_lengths(model_dir, pairs):
     """The number of tokens of each question by Hugging Face's tokenizer."""
     import transformers
 
-    tokenizer = transformers.BertTokenizerFast.from_pretrained(str(model_dir))
+    tokenizer = transformers.AutoTokenizer.from_pretrained(str(model_dir))
     return np.array([len(tokenizer(question, add_special_tokens=False)["input_ids"]) for question, _ in pairs])
 
 
@@ -97,10 +97,20 @@ def hf_window_counts(model_dir, pairs, max_seq_length, doc_stride):
     """How many windows Hugging Face's tokenizer makes of each pair (truncation="only_second")."""
     import transformers
 
-    tokenizer = transformers.BertTokenizerFast.from_pretrained(str(model_dir))
+    tokenizer = transformers.AutoTokenizer.from_pretrained(str(model_dir))
     counts = []
     for question, context in pairs:
         encoded = tokenizer(question, context, truncation="only_second", max_length=max_seq_length,
                             stride=doc_stride, return_overflowing_tokens=True)
         counts.append(len(encoded["input_ids"]))
     return np.array(counts)
+
+
+def compare_answers(pairs, ours, theirs):
+    """(mismatched (pair, ours, theirs), max score difference) of two lists of answers
+    ({"answer", "start", "end", "score"}); checks each of ours is its context[start:end]."""
+    for (_, context), answer in zip(pairs, ours):
+        assert context[answer["start"]:answer["end"]] == answer["answer"], (context, answer)
+    mismatches = [(pair, a, b) for pair, a, b in zip(pairs, ours, theirs)
+                  if (a["answer"], a["start"], a["end"]) != (b["answer"], b["start"], b["end"])]
+    return mismatches, max(abs(a["score"] - b["score"]) for a, b in zip(ours, theirs))

@@ -23,7 +23,7 @@ from official_encoders.serving.sequence_classification import SequenceClassifica
 from official_encoders.serving.text_inputs import TextPacker
 from official_encoders.serving.token_classification import TokenClassificationServing
 from preprocessors.tokenizer_factory import make_tokenizer
-from tests.official_encoders.serving.conftest import NER_LABELS, TOPIC_LABELS, hf_task_directory
+from tests.official_encoders.serving.conftest import NER_LABELS, TOPIC_LABELS, compare_entities, hf_task_directory
 
 pytestmark = pytest.mark.slow
 BATCH = 16
@@ -45,11 +45,6 @@ def labels_of(model):
     return [model.id2label[i] for i in range(len(model.id2label))]
 
 
-def batches(texts):
-    for i in range(0, len(texts), BATCH):
-        yield texts[i:i + BATCH]
-
-
 @pytest.fixture(scope="module")
 def ner_directory(tmp_path_factory, multilingual_vocab):
     import transformers
@@ -63,23 +58,9 @@ def test_token_classification_matches_hf_simple_aggregation(ner_directory, corpu
     assert model.task == "token_classification"
     serving = TokenClassificationServing(model, packer_for(ner_directory), labels_of(model))
     pipe = hf_pipeline("token-classification", ner_directory, aggregation_strategy="simple")
-    compared, mismatched, max_score_diff, multi_piece = 0, [], 0.0, 0
-    for texts in batches(corpus_sample):
-        out = {k: v.numpy() for k, v in serving(tf.constant(texts)).items()}
-        for i, text in enumerate(texts):
-            want = pipe(text)
-            n = int(out["num_entities"][i])
-            ours = [(out["entity_group"][i, j].decode(), int(out["start"][i, j]), int(out["end"][i, j]))
-                    for j in range(n)]
-            theirs = [(e["entity_group"], e["start"], e["end"]) for e in want]
-            compared += len(theirs)
-            if ours != theirs:
-                mismatched.append((text, ours, theirs))
-                continue
-            for j, entity in enumerate(want):
-                max_score_diff = max(max_score_diff, abs(float(out["score"][i, j]) - float(entity["score"])))
-                assert out["word"][i, j].decode() == text[entity["start"]:entity["end"]]
-                multi_piece += len(entity["word"].split()) > 1 or "##" in entity["word"]
+    compared, mismatched, max_score_diff, multi_piece = compare_entities(
+        lambda texts: {k: v.numpy() for k, v in serving(tf.constant(texts)).items()}, pipe, corpus_sample,
+        lambda entity: len(entity["word"].split()) > 1 or "##" in entity["word"], batch=BATCH)
     print(f"token classification: {len(corpus_sample)} texts, {compared} entities compared, "
           f"{len(mismatched)} texts mismatched, max score diff {max_score_diff:.2e}, "
           f"{multi_piece} entities of several pieces")

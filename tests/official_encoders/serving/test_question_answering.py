@@ -36,6 +36,14 @@ def test_answers_are_substrings_at_their_character_offsets_whatever_the_window_b
     assert all(outputs[0]["answer"].numpy()[[0, 1, 3]])
 
 
+class IdsOnlyTokenizer:
+    """A real tokenizer's ids and special tokens without its offsets, as a foreign tokenizer may come."""
+
+    def __init__(self, tokenizer):
+        self.special_ids = tokenizer.special_ids
+        self.tokenize = tokenizer.tokenize
+
+
 def test_bad_settings_and_tokenizers_are_refused(server_parts, tiny_sp_model):
     model, tokenizer = server_parts
     with pytest.raises(ValueError, match="max_answer_length must be a positive integer"):
@@ -44,5 +52,6 @@ def test_bad_settings_and_tokenizers_are_refused(server_parts, tiny_sp_model):
         QuestionAnsweringServer(model, tokenizer, doc_stride=317)
     from preprocessors.sentencepiece import AlbertSentencepieceTokenizer
 
-    with pytest.raises(ValueError, match="needs a WordPiece vocabulary"):
-        QuestionAnsweringServer(model, AlbertSentencepieceTokenizer(tiny_sp_model, True))
+    QuestionAnsweringServer(model, AlbertSentencepieceTokenizer(tiny_sp_model, True))  # SentencePiece has offsets
+    with pytest.raises(ValueError, match="IdsOnlyTokenizer gives no word offsets"):
+        QuestionAnsweringServer(model, IdsOnlyTokenizer(tokenizer))

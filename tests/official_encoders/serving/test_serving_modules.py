@@ -157,7 +157,11 @@ def test_text_pairs_need_segment_types(tiny_vocab):  # noqa: F811
         SequenceClassificationServing(model, packer, LABELS, text_pairs=True)
 
 
-def test_token_classification_needs_wordpiece_offsets(tiny_sp_model):  # noqa: F811
+def test_token_classification_needs_a_tokenizer_with_offsets(tiny_sp_model, tiny_vocab):  # noqa: F811
+    from tests.official_encoders.serving.test_question_answering import IdsOnlyTokenizer
+
     packer = TextPacker(make_tokenizer(sp_model_file=tiny_sp_model), max_seq_length=MAX_POSITIONS)
-    with pytest.raises(ValueError, match="need a WordPiece tokenizer"):
+    TokenClassificationServing(task_model("token_classification"), packer, LABELS)  # SentencePiece has offsets
+    packer = TextPacker(IdsOnlyTokenizer(make_tokenizer(tiny_vocab)), max_seq_length=MAX_POSITIONS)
+    with pytest.raises(ValueError, match="IdsOnlyTokenizer has none"):
         TokenClassificationServing(task_model("token_classification"), packer, LABELS)
