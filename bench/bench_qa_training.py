@@ -86,30 +86,21 @@ def _hf_qa_directory(directory):
     return directory, model.config
 
 
-def qa_loss(targets, outputs):
-    """BertForQuestionAnswering's loss as a `make_train_step` loss_fn: the per-example mean of
-    the start and end cross-entropies, summed over the batch, and the batch size."""
-    import tensorflow as tf
-
-    def cross_entropy(labels, logits):
-        return tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
-
-    per_example = 0.5 * (cross_entropy(targets["start_positions"], outputs["start_logits"])
-                         + cross_entropy(targets["end_positions"], outputs["end_logits"]))
-    return tf.reduce_sum(per_example), tf.cast(tf.shape(per_example)[0], tf.float32)
-
-
 def ours_runner(model_dir, batches):
     """A function that trains our QA model one step on the next batch and returns its loss."""
     import keras
     import tensorflow as tf
 
     import official_encoders
+    from official_encoders.finetune.params import FinetuneParams
+    from official_encoders.finetune.question_answering import QuestionAnsweringTask
     from official_encoders.finetune.training import make_train_step
 
     strategy = tf.distribute.get_strategy()
     model = official_encoders.from_pretrained(model_dir, task="question_answering")
     optimizer = keras.optimizers.AdamW(learning_rate=FLAGS.learning_rate, weight_decay=0.01, epsilon=1e-8)
+    # The fine-tuning run's own QA loss (BertForQuestionAnswering's: mean of start and end cross-entropies).
+    qa_loss = QuestionAnsweringTask(FinetuneParams(task="question_answering")).loss
     step = make_train_step(model, qa_loss, optimizer, strategy)
     feeds = [({k: tf.constant(b[k]) for k in ("input_word_ids", "input_mask", "input_type_ids")},
               {k: tf.constant(b[k]) for k in ("start_positions", "end_positions")}) for b in batches]
