@@ -1,6 +1,6 @@
 """--task=tagging: one tag per word (CoNLL-2003 named entities), learnt at each word's first piece.
 
-Every word of a sentence is tokenized on its own into WordPiece pieces (in the graph, the
+Every word of a sentence is tokenized on its own into pieces (WordPiece or SentencePiece) (in the graph, the
 sentence's words as one ragged batch). The first piece of a word carries the word's tag;
 its other pieces, [CLS], [SEP] and padding carry `IGNORE` and do not count in the loss, as in
 Hugging Face's `run_ner.py`. Training truncates a sentence to `seq_length - 2` pieces (the
@@ -30,7 +30,7 @@ def tagging_label_names(examples):
 
 
 def word_pieces(tokenizer, words):
-    """WordPiece ids [batch, (words), (pieces)] of words [batch, (words)] strings, each word on its own."""
+    """Piece ids [batch, (words), (pieces)] of words [batch, (words)] strings, each word on its own."""
     return words.with_flat_values(tokenizer.tokenize(words.flat_values))
 
 

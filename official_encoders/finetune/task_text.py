@@ -31,8 +31,8 @@ def task_packer(text, seq_length, task, type_vocab_size=None, needs_offsets=Fals
                          "(--vocab_file, or an encoder that carries one).")
     if needs_offsets and not hasattr(tokenizer, "tokenize_with_offsets"):
         raise ValueError(f"--task={task} needs character offsets (its serving model reports where each "
-                         f"entity is in the text), which {type(tokenizer).__name__} does not give; use an "
-                         "encoder with a WordPiece vocabulary (vocab_file).")
+                         f"entity is in the text), which {type(tokenizer).__name__} does not give; use a tokenizer "
+                         "from preprocessors.tokenizer_factory.make_tokenizer (WordPiece or SentencePiece).")
     if type_vocab_size is None:
         type_vocab_size = getattr(text.packer, "type_vocab_size", 2)
     return TextPacker(tokenizer, max_seq_length=seq_length, type_vocab_size=type_vocab_size)

@@ -243,18 +243,30 @@ def test_a_few_training_steps_lower_the_loss(parts):
     assert after < 0.8 * before, (before, after)
 
 
+class IdsOnlyTokenizer:
+    """A tokenizer that gives ids but no offsets (e.g. a third-party one)."""
+
+    def __init__(self, tokenizer):
+        self.tokenize = tokenizer.tokenize
+        self.special_ids = tokenizer.special_ids
+
+
 def test_tokenizers_without_offsets_and_runs_without_a_tokenizer_are_refused(parts, tiny_sp_model):  # noqa: F811
     from preprocessors.sentencepiece import AlbertSentencepieceTokenizer
 
     text, _ = parts
     task = make_task()
     examples = make_examples(2, seed=6)
-    sentencepiece = RunText(packer=None, tokenizer=AlbertSentencepieceTokenizer(tiny_sp_model, True))
-    with pytest.raises(ValueError, match="AlbertSentencepieceTokenizer has no tokenize_words_with_offsets.*"
-                                         "needs a WordPiece vocabulary"):
-        task.dataset(examples, sentencepiece, None, training=True)
+    albert = AlbertSentencepieceTokenizer(tiny_sp_model, True)
+    ids_only = RunText(packer=None, tokenizer=IdsOnlyTokenizer(albert))
+    with pytest.raises(ValueError, match="IdsOnlyTokenizer has no tokenize_words_with_offsets.*"
+                                         "WordPiece or SentencePiece"):
+        task.dataset(examples, ids_only, None, training=True)
     with pytest.raises(ValueError, match="no tokenize_words_with_offsets"):
-        task.serving_module(lambda inputs, training=False: inputs, sentencepiece, None)
+        task.serving_module(lambda inputs, training=False: inputs, ids_only, None)
+    # SentencePiece gives word offsets, so ALBERT question answering is accepted.
+    windows = task.dataset(examples, RunText(packer=None, tokenizer=albert), None, training=False)
+    assert next(iter(windows))[0]["input_word_ids"].shape[0] > 0
     with pytest.raises(ValueError, match="only a preprocessing SavedModel.*--vocab_file"):
         task.dataset(examples, RunText(packer=None), None, training=False)
     with pytest.raises(ValueError, match="doc_stride 30 leaves the windows no room"):
