@@ -53,5 +53,5 @@ def test_bad_settings_and_tokenizers_are_refused(server_parts, tiny_sp_model):
     from preprocessors.sentencepiece import AlbertSentencepieceTokenizer
 
     QuestionAnsweringServer(model, AlbertSentencepieceTokenizer(tiny_sp_model, True))  # SentencePiece has offsets
-    with pytest.raises(ValueError, match="IdsOnlyTokenizer gives no word offsets"):
+    with pytest.raises(ValueError, match="IdsOnlyTokenizer has no tokenize_words_with_offsets, so it gives no word offsets"):
         QuestionAnsweringServer(model, IdsOnlyTokenizer(tokenizer))
