@@ -44,7 +44,7 @@ def _sentence_labels(name, text_columns):
 
 def test_classification_beats_the_majority_class(tmp_path):
     scores, _ = _fine_tune(tmp_path, "sentence_prediction", "classification_train.tsv", "classification_dev.tsv",
-                           seq_length=32, epochs=4, batch_size=16, learning_rate=1e-4)
+                           seq_length=32, epochs=2, batch_size=16, learning_rate=1e-4)
     dev_labels = _sentence_labels("classification_dev.tsv", ["sentence"])
     majority = baselines.majority_class(_sentence_labels("classification_train.tsv", ["sentence"]))
     baseline = metrics.accuracy(dev_labels, [majority] * len(dev_labels))
@@ -58,7 +58,7 @@ def test_regression_correlates_with_the_similarity_scores(tmp_path):
     # undefined (NaN), so there is no baseline number to beat. Untrained, the one-unit head's
     # output is unrelated to the labels (Pearson near 0); 0.3 asks for a clear positive correlation.
     scores, _ = _fine_tune(tmp_path, "sentence_prediction", "sts_train.tsv", "sts_dev.tsv", num_labels=1,
-                           text_columns="sentence1,sentence2", seq_length=64, epochs=4, batch_size=8,
+                           text_columns="sentence1,sentence2", seq_length=64, epochs=3, batch_size=8,
                            learning_rate=1e-4)
     train_scores = _sentence_labels("sts_train.tsv", ["sentence1", "sentence2"])
     dev_scores = [float(v) for v in _sentence_labels("sts_dev.tsv", ["sentence1", "sentence2"])]
@@ -71,7 +71,7 @@ def test_regression_correlates_with_the_similarity_scores(tmp_path):
 
 def test_question_answering_beats_the_most_question_words_sentence(tmp_path):
     scores, model_dir = _fine_tune(tmp_path, "question_answering", "squad_train.json", "squad_dev.json",
-                                   seq_length=128, doc_stride=32, epochs=3, batch_size=16,
+                                   seq_length=128, doc_stride=32, epochs=2, batch_size=16,
                                    learning_rate=1e-4)
     dev = readers.read_squad(str(DATA / "squad_dev.json")).examples
     gold = {e.id: [answer for answer, _ in e.answers] for e in dev}
@@ -102,7 +102,7 @@ def test_tagging_beats_the_majority_tag_per_word(tmp_path):
 
 def test_multiple_choice_beats_chance_and_the_first_choice(tmp_path):
     scores, _ = _fine_tune(tmp_path, "multiple_choice", "swag_train.csv", "swag_dev.csv",
-                           seq_length=64, epochs=3, batch_size=8, learning_rate=5e-5)
+                           seq_length=64, epochs=2, batch_size=8, learning_rate=5e-5)
     dev = readers.read_multiple_choice(str(DATA / "swag_dev.csv")).examples
     labels = [e.label for e in dev]
     choices = {len(e.endings) for e in dev}
