@@ -28,7 +28,8 @@ def define_flags():
     flags.DEFINE_string("text_columns", _DEFAULTS.text_columns, "One or two text columns (names or 0-based indices).")
     flags.DEFINE_string("label_column", _DEFAULTS.label_column, "Label column (name or 0-based index).")
     flags.DEFINE_bool("has_header", _DEFAULTS.has_header, "Whether the data files start with a header row.")
-    flags.DEFINE_integer("seq_length", _DEFAULTS.seq_length, "Packed sequence length.")
+    flags.DEFINE_integer("seq_length", None, "Packed sequence length (the windows' max_seq_length for "
+                         "question_answering); default 384 for question_answering, else 128.")
     flags.DEFINE_integer("epochs", _DEFAULTS.epochs, "Training epochs.")
     flags.DEFINE_integer("batch_size", _DEFAULTS.batch_size, "Global batch size.")
     flags.DEFINE_float("learning_rate", _DEFAULTS.learning_rate, "AdamW learning rate.")

@@ -7,6 +7,9 @@ from preprocessors.tokenizer_factory import DEFAULT_DO_LOWER_CASE
 
 STRATEGIES = ("one_device", "mirrored", "multi_worker_mirrored")
 TASK_NAMES = ("sentence_prediction", "question_answering", "tagging", "multiple_choice")
+# --seq_length when not given: Hugging Face's question-answering default (384, which leaves the
+# doc_stride=128 windows room to move), else 128.
+DEFAULT_SEQ_LENGTH = {"question_answering": 384}
 
 
 @dataclasses.dataclass
@@ -26,7 +29,7 @@ class FinetuneParams:
     text_columns: str = "sentence"
     label_column: str = "label"
     has_header: bool = True
-    seq_length: int = 128
+    seq_length: int = None  # DEFAULT_SEQ_LENGTH of the task, else 128
     epochs: int = 3
     batch_size: int = 32
     learning_rate: float = 3e-5
@@ -61,6 +64,8 @@ class FinetuneParams:
                              f"allowed: {', '.join(STRATEGIES)}.")
         if self.task not in TASK_NAMES:
             raise ValueError(f"--task={self.task!r}; allowed: {', '.join(TASK_NAMES)}.")
+        if self.seq_length is None:
+            self.seq_length = DEFAULT_SEQ_LENGTH.get(self.task, 128)
         if self.num_labels is not None and self.num_labels < 1:
             raise ValueError(f"--num_labels must be 1 (regression) or more, got {self.num_labels}.")
         for name in ("seq_length", "epochs", "batch_size", "num_cpu_devices", "steps_per_checkpoint",
@@ -69,6 +74,14 @@ class FinetuneParams:
                 raise ValueError(f"--{name} must be a positive integer, got {getattr(self, name)}.")
         if not 0 < self.learning_rate < 1:
             raise ValueError(f"--learning_rate must be in (0, 1), got {self.learning_rate}.")
+        if self.task == "question_answering":
+            from preprocessors.qa_windows import check_window_settings
+
+            try:
+                check_window_settings(self.seq_length, self.doc_stride, self.max_query_length)
+            except ValueError as error:
+                raise ValueError(f"--task=question_answering: {error} (--seq_length is the "
+                                 "max_seq_length).") from None
         if len(self.text_column_list) not in (1, 2):
             raise ValueError(f"--text_columns={self.text_columns!r}: give one column (sentence) "
                              "or two (sentence pair), comma-separated.")

@@ -65,6 +65,19 @@ def test_every_setting_is_an_override_key_and_tasks_are_registered():
         task_class("nope")
 
 
+def test_seq_length_defaults_per_task_and_qa_windows_are_checked_up_front():
+    """--task=question_answering with no other flag works: Hugging Face's 384, whose windows move."""
+    required = dict(hub_module_url="/m", train_data="t", model_dir="/m")
+    assert FinetuneParams(task="question_answering", **required).validate().seq_length == 384
+    assert FinetuneParams(task="tagging", **required).validate().seq_length == 128
+    assert FinetuneParams(task="question_answering", seq_length=256, **required).validate().seq_length == 256
+    overridden = apply_params_override(FinetuneParams(**required), "task.type=question_answering")
+    assert overridden.validate().seq_length == 384
+    with pytest.raises(ValueError, match="--task=question_answering: doc_stride 128 leaves the windows no room.*"
+                                         "--seq_length is the max_seq_length"):
+        FinetuneParams(task="question_answering", seq_length=128, **required).validate()
+
+
 def test_a_listed_task_whose_module_is_missing_says_so(monkeypatch):
     import importlib
 
