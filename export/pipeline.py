@@ -382,6 +382,8 @@ def run_export(options, printer=print):
                  "tokenizer": {"kind": tokenizer_kind, "do_lower_case": do_lower_case}}
         if task:
             extra.update(task_export.manifest_entries(enc_module, task, text_pairs))
+            # What it serves with, as the question answering export records it.
+            extra["settings"] = dict(served, max_seq_length=served["max_seq_length"] or config.max_position_embeddings)
         if want_encoder:
             manifest.write_manifest(enc_stage.path, artifact="task" if task else "encoder", source=source_record,
                                    config=config_dict,

@@ -39,7 +39,8 @@ def sample_inputs(vocab_size, type_vocab_size, batch=3, seq_length=11, num_predi
 
 
 def _max_abs_diff(a, b):
-    diffs = [float(np.max(np.abs(np.asarray(x, np.float64) - np.asarray(y, np.float64))))
+    """The largest |a - b| over the (nested) outputs; 0 for empty ones (e.g. no entities found)."""
+    diffs = [float(np.max(np.abs(np.asarray(x, np.float64) - np.asarray(y, np.float64)), initial=0.0))
              for x, y in zip(tf.nest.flatten(a), tf.nest.flatten(b))]
     return max(diffs) if diffs else 0.0
 

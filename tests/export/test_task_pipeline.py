@@ -88,3 +88,13 @@ def test_serving_settings_take_the_flag_then_the_recorded_setting_then_the_defau
                                                                                "max_seq_length": 64}
     assert serving_settings(options, SimpleNamespace(), "token_classification") == {"text_pairs": False,
                                                                                     "max_seq_length": None}
+
+
+def test_verification_compares_empty_outputs_as_equal():
+    """A tagger that finds no entity in the sample sentences serves [B, 0] outputs: no difference."""
+    import numpy as np
+
+    from export.verify import _max_abs_diff
+
+    assert _max_abs_diff({"score": np.zeros([5, 0])}, {"score": np.zeros([5, 0])}) == 0.0
+    assert _max_abs_diff({"score": np.zeros([2, 1])}, {"score": np.ones([2, 1])}) == 1.0
