@@ -18,6 +18,7 @@ from official_encoders.finetune.task_base import RunText
 from official_encoders.finetune.training import make_train_step
 from official_encoders.serving.question_answering import QuestionAnsweringServer
 from preprocessors.wordpiece import BertWordpieceTokenizer, read_vocab
+from tests.common.ids_only_tokenizer import IdsOnlyTokenizer
 from tests.common.tiny_configs import tiny_config
 from tests.common.tiny_vocab import write_vocab
 from tests.preprocessors.conftest import tiny_sp_model  # noqa: F401  (a fixture)
@@ -241,14 +242,6 @@ def test_a_few_training_steps_lower_the_loss(parts):
             step(inputs, targets)
     after = mean_loss()
     assert after < 0.8 * before, (before, after)
-
-
-class IdsOnlyTokenizer:
-    """A tokenizer that gives ids but no offsets (e.g. a third-party one)."""
-
-    def __init__(self, tokenizer):
-        self.tokenize = tokenizer.tokenize
-        self.special_ids = tokenizer.special_ids
 
 
 def test_tokenizers_without_offsets_and_runs_without_a_tokenizer_are_refused(parts, tiny_sp_model):  # noqa: F811

@@ -8,6 +8,7 @@ from official_encoders.finetune import metrics
 from official_encoders.finetune.readers import BadExampleError, TaggingExample
 from official_encoders.finetune.tagging import IGNORE, TaggingTask
 from official_encoders.finetune.task_base import RunText
+from tests.common.ids_only_tokenizer import IdsOnlyTokenizer
 from tests.official_encoders.finetune.task_runs import (export_and_load, mean_loss, run_text, task_params,
                                                         tiny_task_model, train)
 from tests.preprocessors.conftest import tiny_sp_model  # noqa: F401  (shared fixture)
@@ -183,14 +184,6 @@ def test_the_exported_model_finds_the_entities_evaluate_predicts(text, tmp_path)
         assert got == want
         found += n
     assert found > 3
-
-
-class IdsOnlyTokenizer:
-    """A tokenizer that gives ids but no offsets (e.g. a third-party one)."""
-
-    def __init__(self, tokenizer):
-        self.tokenize = tokenizer.tokenize
-        self.special_ids = tokenizer.special_ids
 
 
 def test_refuses_a_run_without_character_offsets(text, tiny_sp_model):  # noqa: F811

@@ -7,6 +7,7 @@ import tensorflow as tf
 from official_encoders import SpanLabeler, build_encoder
 from official_encoders.serving.question_answering import QuestionAnsweringServer
 from preprocessors.wordpiece import BertWordpieceTokenizer
+from tests.common.ids_only_tokenizer import IdsOnlyTokenizer
 from tests.common.tiny_configs import tiny_config
 from tests.export.tiny_models import write_vocab
 from tests.preprocessors.conftest import tiny_sp_model  # noqa: F401  (a fixture)
@@ -34,14 +35,6 @@ def test_answers_are_substrings_at_their_character_offsets_whatever_the_window_b
         np.testing.assert_allclose(out["score"].numpy(), outputs[0]["score"].numpy(), rtol=1e-5)
     assert outputs[0]["answer"].numpy()[2] == b"" and float(outputs[0]["score"][2]) == 0.0
     assert all(outputs[0]["answer"].numpy()[[0, 1, 3]])
-
-
-class IdsOnlyTokenizer:
-    """A real tokenizer's ids and special tokens without its offsets, as a foreign tokenizer may come."""
-
-    def __init__(self, tokenizer):
-        self.special_ids = tokenizer.special_ids
-        self.tokenize = tokenizer.tokenize
 
 
 def test_bad_settings_and_tokenizers_are_refused(server_parts, tiny_sp_model):
