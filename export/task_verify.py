@@ -113,14 +113,20 @@ def verify_task(export_dir, root, task_model, task, text_pairs=False, tolerance=
     if unequal:
         problems.append(f"serving_default outputs {unequal} differ from the in-memory serving module")
 
-    scale = max(1.0, float(np.max(np.abs(np.asarray(want)))))
+    return _judged(figures, problems, want, tolerance, "Task export verification")
+
+
+
+def _judged(figures, problems, reference, tolerance, what):
+    """Adds a problem for every `figures["max_abs_diff"]` part over `tolerance` times the output
+    scale of `reference` (at least 1), then raises VerificationError if there is any problem."""
+    scale = max(1.0, float(np.max(np.abs(np.asarray(reference)))))
     for part, diff in figures["max_abs_diff"].items():
         if not diff <= tolerance * scale:
             problems.append(f"{part}: max abs diff {diff:.3g} > {tolerance:g} x output scale {scale:.3g}")
     if problems:
-        raise VerificationError("Task export verification failed, nothing was published: " + "; ".join(problems))
+        raise VerificationError(f"{what} failed, nothing was published: " + "; ".join(problems))
     return figures
-
 
 def _check_gradients(loaded, task_model, inputs, output_keys, problems):
     """The reloaded training graph gives a finite gradient to exactly the variables that get one in
@@ -172,10 +178,4 @@ def verify_question_answering(export_dir, module, task_model, questions, context
     inputs = _encoder_inputs(task_model.encoder.config, "question_answering")
     start_logits, _ = check_reusable_root(loaded, task_model, inputs, ("start_logits", "end_logits"), figures,
                                           problems)
-    scale = max(1.0, float(np.max(np.abs(np.asarray(start_logits)))))
-    for part, diff in figures["max_abs_diff"].items():
-        if not diff <= tolerance * scale:
-            problems.append(f"{part}: max abs diff {diff:.3g} > {tolerance:g}")
-    if problems:
-        raise VerificationError("Export verification failed, nothing was published: " + "; ".join(problems))
-    return figures
+    return _judged(figures, problems, start_logits, tolerance, "Export verification")
